@@ -1,0 +1,5 @@
+"""Entry point for ``python -m kzld``."""
+
+from kzld.cli import main
+
+main()

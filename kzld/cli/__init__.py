@@ -1,0 +1,99 @@
+"""The kzld command line: a thin shell that parses options, calls the library, renders.
+
+Each command group lives in its own module beside this one and registers itself on
+``app``; only this module turns errors into messages and exit codes.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kzld import __version__
+
+app = typer.Typer(
+    name="kzld",
+    help=(
+        "Publish, check and query the kzld knowledge graph of Kazakhstan's military "
+        "leadership reshuffle (2022-2025)."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+_debug = False
+
+# Shared option type: every command that reads data takes --data, repeatable.
+DataOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--data",
+        "-d",
+        help="RDF file or folder to read (.ttl, .nt, .jsonld); repeatable. "
+        "Default: the bundled ontology and data.",
+        show_default=False,
+    ),
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"kzld {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the full traceback when a command fails.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    global _debug
+    _debug = debug
+    from kzld.network import deny_network
+
+    # Every command starts offline; remote commands open exactly the host they were given.
+    deny_network()
+
+
+def data_paths(given: list[Path] | None) -> list[Path]:
+    from kzld.resources import default_data_paths
+
+    return list(given) if given else default_data_paths()
+
+
+def report_error(message: str, hint: str | None = None) -> None:
+    typer.echo(f"kzld: error: {message}", err=True)
+    if hint:
+        typer.echo(f"  hint: {hint}", err=True)
+
+
+# Command groups register themselves on import.
+from kzld.cli import ask, check, publish, web, wikidata  # noqa: E402, F401
+
+
+def main() -> None:
+    from kzld.errors import INTERRUPTED, KzldError
+
+    try:
+        app()
+    except KzldError as err:
+        if _debug:
+            raise
+        report_error(err.message, err.hint)
+        sys.exit(err.exit_code)
+    except KeyboardInterrupt:
+        report_error("interrupted")
+        sys.exit(INTERRUPTED)
+    except BrokenPipeError:
+        sys.exit(0)

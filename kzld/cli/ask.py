@@ -1,0 +1,3 @@
+"""Commands of this group (to be written)."""
+
+from __future__ import annotations

@@ -1,0 +1,267 @@
+"""The one load path: RDF files and folders in, one checked, deterministic graph out.
+
+Triples are kept exactly as parsed (authored literals are never normalised) and are
+what every dump is written from; a pyoxigraph store is built from them on demand for
+queries. Blank nodes get content-derived IRIs so that dumps are byte-identical.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import stat
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from kzld.errors import InputError, UsageError
+from kzld.formats import RdfFormat, accepted_extensions, format_for_path
+
+GENID = "https://w3id.org/kzld/.well-known/genid/"
+
+# Files with these extensions inside a data folder are RDF kzld does not read: refuse them
+# rather than skip them, so that nothing a user meant to publish disappears silently.
+_FOREIGN_RDF = {".rdf", ".owl", ".xml", ".n3", ".trig", ".nq", ".json", ".jsonl", ".hdt"}
+
+_POSITION = re.compile(r"^Parser error at line (\d+) (?:between columns (\d+) and \d+|column (\d+))")
+_ALLOWED_SCHEMES = re.compile(r"^(https?|urn|mailto|tag):", re.IGNORECASE)
+
+
+@dataclass
+class KGraph:
+    """A loaded graph: its triples as authored, and where each subject was written."""
+
+    triples: list[ox.Triple]
+    origins: dict[ox.NamedNode, Path] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
+    _store: ox.Store | None = None
+
+    def __len__(self) -> int:
+        return len(self.triples)
+
+    def store(self) -> ox.Store:
+        """An in-memory pyoxigraph store of these triples, for SPARQL."""
+        if self._store is None:
+            store = ox.Store()
+            store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object) for t in self.triples)
+            self._store = store
+        return self._store
+
+    def sorted_triples(self) -> list[ox.Triple]:
+        """The triples in one canonical order (by their N-Triples text)."""
+        return sorted(self.triples, key=str)
+
+    def origin_of(self, node: ox.NamedNode | ox.BlankNode) -> Path | None:
+        return self.origins.get(node)  # type: ignore[arg-type]
+
+
+def load_graph(paths: Sequence[Path | str]) -> KGraph:
+    """Parse every RDF file under these paths into one graph; refuse anything doubtful."""
+    files = _expand(paths)
+    if not files:
+        raise InputError(
+            "no RDF files found in " + ", ".join(str(p) for p in paths),
+            hint=f"give files or folders holding {accepted_extensions()} files",
+        )
+    seen: dict[ox.Triple, None] = {}
+    origins: dict[ox.NamedNode, Path] = {}
+    for path in files:
+        triples = parse_file(path)
+        for triple in triples:
+            if triple not in seen:
+                seen[triple] = None
+            if triple.subject not in origins:
+                origins[triple.subject] = path
+    if not seen:
+        raise InputError("the data holds no triples", hint="an empty graph is never published")
+    return KGraph(triples=list(seen), origins=origins, files=files)
+
+
+def parse_file(path: Path) -> list[ox.Triple]:
+    """Parse one file, with errors located by file, line and column."""
+    fmt = format_for_path(path)
+    raw = _read_regular(path)
+    text = _decode(raw, path)
+    if not text.strip():
+        raise InputError("the file is empty", path=str(path), hint="remove it or add triples")
+    try:
+        triples = list(ox.parse(text.encode("utf-8"), format=fmt.oxigraph, base_iri=None))
+    except SyntaxError as err:
+        raise _located(err, path, fmt) from None
+    except (ValueError, OSError) as err:
+        raise InputError(str(err), path=str(path)) from None
+    _check_iris(triples, text, path)
+    if any(_has_blank(t) for t in triples):
+        triples = _skolemise(triples, path)
+    return triples
+
+
+def _expand(paths: Sequence[Path | str]) -> list[Path]:
+    files: list[Path] = []
+    for given in paths:
+        path = Path(given)
+        if not path.exists() and not path.is_symlink():
+            raise InputError("no such file or folder", path=str(path))
+        if path.is_dir():
+            root = path.resolve()
+            for child in sorted(path.rglob("*")):
+                if child.is_dir():
+                    continue
+                suffix = child.suffix.lower()
+                if suffix in _FOREIGN_RDF:
+                    format_for_path(child)  # raises the usage error naming accepted formats
+                if suffix not in {".ttl", ".nt", ".jsonld"}:
+                    continue  # READMEs, licences and the like
+                if child.is_symlink() and not child.resolve().is_relative_to(root):
+                    raise InputError(
+                        "symbolic link points outside the data folder",
+                        path=str(child),
+                        hint="copy the file into the folder instead",
+                    )
+                files.append(child)
+        else:
+            format_for_path(path)
+            files.append(path)
+    unique: dict[Path, None] = {}
+    for f in files:
+        unique.setdefault(f, None)
+    return list(unique)
+
+
+def _read_regular(path: Path) -> bytes:
+    try:
+        mode = path.stat().st_mode
+    except OSError as err:
+        raise InputError(err.strerror or str(err), path=str(path)) from None
+    if not stat.S_ISREG(mode):
+        raise InputError(
+            "not a regular file (a FIFO, device or socket is never read)", path=str(path)
+        )
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        raise InputError(err.strerror or str(err), path=str(path)) from None
+
+
+def _decode(raw: bytes, path: Path) -> str:
+    if raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark is accepted and dropped
+        raw = raw[3:]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        column = err.start - (raw.rfind(b"\n", 0, err.start) + 1) + 1
+        raise InputError(
+            f"not valid UTF-8 (byte 0x{raw[err.start]:02x})",
+            path=str(path),
+            line=line,
+            column=column,
+            hint="save the file as UTF-8",
+        ) from None
+    return text
+
+
+def _located(err: SyntaxError, path: Path, fmt: RdfFormat) -> InputError:
+    message = str(err)
+    line = getattr(err, "lineno", None)
+    column = getattr(err, "offset", None)
+    match = _POSITION.match(message)
+    if match:
+        line = int(match.group(1))
+        column = int(match.group(2) or match.group(3))
+        message = message[message.index(":", match.end()) + 1 :].strip()
+        message = re.sub(r"\s*\(line \d+\)$", "", message)
+    return InputError(
+        f"{fmt.name} syntax error: {message}",
+        path=str(path),
+        line=line,
+        column=column,
+        hint="fix the file; nothing was written",
+    )
+
+
+def _terms(triple: ox.Triple) -> Iterable[object]:
+    return (triple.subject, triple.predicate, triple.object)
+
+
+def _check_iris(triples: list[ox.Triple], text: str, path: Path) -> None:
+    for triple in triples:
+        for term in _terms(triple):
+            if isinstance(term, ox.NamedNode) and not _ALLOWED_SCHEMES.match(term.value):
+                raise InputError(
+                    f"IRI <{term.value}> uses a scheme kzld does not publish",
+                    path=str(path),
+                    line=_line_of(text, term.value),
+                    hint="use http(s):, urn:, mailto: or tag: IRIs",
+                )
+            if isinstance(term, ox.Literal) and _has_lone_surrogate(term.value):
+                raise InputError(
+                    "literal holds a lone UTF-16 surrogate, which is not a character",
+                    path=str(path),
+                    line=_line_of(text, term.value[:20]),
+                )
+
+
+def _has_lone_surrogate(value: str) -> bool:
+    return any(0xD800 <= ord(ch) <= 0xDFFF for ch in value)
+
+
+def _line_of(text: str, needle: str) -> int | None:
+    index = text.find(needle)
+    return None if index < 0 else text.count("\n", 0, index) + 1
+
+
+def _has_blank(triple: ox.Triple) -> bool:
+    return isinstance(triple.subject, ox.BlankNode) or isinstance(triple.object, ox.BlankNode)
+
+
+def _skolemise(triples: list[ox.Triple], path: Path) -> list[ox.Triple]:
+    """Replace each blank node by an IRI hashed from its description (like Wikibase's
+    reference nodes): identical content gives the same IRI in every run."""
+    outgoing: dict[ox.BlankNode, list[ox.Triple]] = {}
+    incoming: dict[ox.BlankNode, list[ox.Triple]] = {}
+    for t in triples:
+        if isinstance(t.subject, ox.BlankNode):
+            outgoing.setdefault(t.subject, []).append(t)
+        if isinstance(t.object, ox.BlankNode):
+            incoming.setdefault(t.object, []).append(t)
+    names: dict[ox.BlankNode, ox.NamedNode] = {}
+
+    def name(node: ox.BlankNode, visiting: frozenset[ox.BlankNode]) -> ox.NamedNode:
+        if node in names:
+            return names[node]
+        if node in visiting:
+            raise InputError(
+                "blank nodes refer to each other in a cycle; give them IRIs",
+                path=str(path),
+            )
+        parts = []
+        for t in outgoing.get(node, []):
+            obj = t.object
+            if isinstance(obj, ox.BlankNode):
+                obj = name(obj, visiting | {node})
+            parts.append(f"{t.predicate} {obj}")
+        if not parts:  # a node only pointed at: its context is all it has
+            parts = [f"^{t.subject} {t.predicate}" for t in incoming.get(node, [])]
+        digest = hashlib.sha256("\n".join(sorted(parts)).encode("utf-8")).hexdigest()[:24]
+        names[node] = ox.NamedNode(GENID + digest)
+        return names[node]
+
+    for node in set(outgoing) | set(incoming):
+        name(node, frozenset())
+    result = []
+    for t in triples:
+        s = names.get(t.subject, t.subject) if isinstance(t.subject, ox.BlankNode) else t.subject
+        o = names.get(t.object, t.object) if isinstance(t.object, ox.BlankNode) else t.object
+        result.append(ox.Triple(s, t.predicate, o))
+    return result
+
+
+def require_paths(paths: Sequence[Path] | None, default: Sequence[Path]) -> list[Path]:
+    """The paths a command reads: what the user gave, or the bundled default."""
+    chosen = list(paths) if paths else list(default)
+    if not chosen:
+        raise UsageError("no data to read", hint="pass --data PATH")
+    return chosen
