@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
 
 from kzld import __version__
@@ -82,18 +83,29 @@ def report_error(message: str, hint: str | None = None) -> None:
 from kzld.cli import ask, check, publish, web, wikidata  # noqa: E402, F401
 
 
-def main() -> None:
+def run(argv: list[str] | None = None) -> int:
+    """Run the command line and return its exit code (main() exits with it)."""
     from kzld.errors import INTERRUPTED, KzldError
 
     try:
-        app()
+        app(args=argv, prog_name="kzld", standalone_mode=False)
     except KzldError as err:
         if _debug:
             raise
         report_error(err.message, err.hint)
-        sys.exit(err.exit_code)
-    except KeyboardInterrupt:
+        return err.exit_code
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    except click.ClickException as err:
+        err.show()
+        return err.exit_code
+    except (KeyboardInterrupt, click.exceptions.Abort):
         report_error("interrupted")
-        sys.exit(INTERRUPTED)
+        return INTERRUPTED
     except BrokenPipeError:
-        sys.exit(0)
+        return 0
+    return 0
+
+
+def main() -> None:
+    sys.exit(run())

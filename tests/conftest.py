@@ -1,0 +1,97 @@
+"""Shared fixtures: the network block, CLI runners, the bundled graph, the shared folder."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+NETBLOCK = Path(__file__).resolve().parent / "_netblock"
+
+# Block the network for this process exactly as for the subprocesses we start.
+sys.path.insert(0, str(NETBLOCK))
+import sitecustomize as _netblock  # noqa: E402
+
+sys.path.remove(str(NETBLOCK))
+assert socket.getaddrinfo is _netblock.getaddrinfo
+
+
+@dataclass
+class Result:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def subprocess_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment for a child process: network blocked, no colour, deterministic."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(NETBLOCK), str(ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
+    )
+    env.setdefault("NO_COLOR", "1")
+    env["COLUMNS"] = "200"
+    if extra:
+        env.update(extra)
+    return env
+
+
+@pytest.fixture
+def run_kzld():
+    """Run `python -m kzld ARGS` in a child process with the network blocked."""
+
+    def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+            input: str | None = None, timeout: float = 300) -> Result:
+        done = subprocess.run(
+            [sys.executable, "-m", "kzld", *map(str, args)],
+            cwd=cwd or ROOT, env=subprocess_env(env), input=input,
+            capture_output=True, text=True, timeout=timeout,
+        )
+        return Result(done.returncode, done.stdout, done.stderr)
+
+    return run
+
+
+@pytest.fixture
+def kzld(capsys):
+    """Run the kzld command line in this process; faster than a child process."""
+    from kzld.cli import run
+
+    def invoke(*args: str) -> Result:
+        code = run([str(a) for a in args])
+        out, err = capsys.readouterr()
+        return Result(code, out, err)
+
+    return invoke
+
+
+@pytest.fixture(scope="session")
+def bundled_graph():
+    """The bundled ontology and data, loaded once through kzld's load path."""
+    from kzld.graph import load_graph
+    from kzld.resources import default_data_paths
+
+    return load_graph(default_data_paths())
+
+
+@pytest.fixture(scope="session")
+def seeds_dir() -> Path:
+    seeds = SHARED / "seeds"
+    if not seeds.is_dir():
+        pytest.skip("../shared/seeds is absent: the source articles are not on this machine")
+    return seeds
+
+
+@pytest.fixture(scope="session")
+def shared_reference() -> Path:
+    ref = SHARED / "reference"
+    if not ref.is_dir():
+        pytest.skip("../shared/reference is absent on this machine")
+    return ref
