@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 
 from kzld import __version__
@@ -88,22 +87,17 @@ def run(argv: list[str] | None = None) -> int:
     from kzld.errors import INTERRUPTED, KzldError
 
     try:
-        app(args=argv, prog_name="kzld", standalone_mode=False)
+        app(args=argv, prog_name="kzld")
+    except SystemExit as done:  # typer's own ending: help, usage errors, success
+        return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
     except KzldError as err:
         if _debug:
             raise
         report_error(err.message, err.hint)
         return err.exit_code
-    except click.exceptions.Exit as done:
-        return done.exit_code
-    except click.ClickException as err:
-        err.show()
-        return err.exit_code
-    except (KeyboardInterrupt, click.exceptions.Abort):
+    except KeyboardInterrupt:
         report_error("interrupted")
         return INTERRUPTED
-    except BrokenPipeError:
-        return 0
     return 0
 
 
