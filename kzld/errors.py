@@ -77,3 +77,33 @@ class NetworkRefused(KzldError):
     """Raised by the network guard when a local command tries to open a connection."""
 
     exit_code = REMOTE
+
+
+# Remote faults: one subclass per way an endpoint can fail, each with its own message.
+class EndpointTimeout(RemoteError):
+    """The endpoint did not answer within the time limit."""
+
+
+class EndpointUnreachable(RemoteError):
+    """The endpoint's host name does not resolve or its port refuses connections."""
+
+
+class EndpointThrottled(RemoteError):
+    """The endpoint kept answering 429 Too Many Requests after the bounded retries."""
+
+
+class EndpointForbidden(RemoteError):
+    """The endpoint answered 403 Forbidden (blocked user agent, banned address)."""
+
+
+class EndpointServerError(RemoteError):
+    """The endpoint kept answering 500, 502, 503 or 504 after the bounded retries."""
+
+
+class EndpointRejected(RemoteError):
+    """The endpoint refused the request itself (400, 404, 405, 413, 414 ...)."""
+
+
+class EndpointBadResponse(RemoteError):
+    """The endpoint answered 200 with something that is not what was asked for:
+    an HTML page, truncated or invalid JSON, a wrong content type."""
