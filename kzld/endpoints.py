@@ -136,7 +136,8 @@ def _select_once(endpoint: str, query: str, host: str, timeout: float, agent: st
 def _parse_results(body: bytes, content_type: str, endpoint: str) -> dict:
     media = content_type.split(";")[0].strip().lower()
     if "json" not in media:
-        what = "an HTML page" if "html" in media or body.lstrip()[:1] == b"<" else media
+        html = "html" in media or body.lstrip()[:5].lower() in {b"<!doc", b"<html"}
+        what = "an HTML page" if html else media
         raise EndpointBadResponse(
             f"{endpoint} answered with {what or 'no content type'}, not SPARQL JSON results",
             hint="the endpoint may be down for maintenance or behind a login page",
