@@ -62,6 +62,16 @@ def deny_network() -> None:
     _active = True
 
 
+def lift_network_guard() -> None:
+    """Stop refusing connections (the hook stays installed but idle), e.g. after a command."""
+    global _active
+    _active = False
+
+
+def network_denied() -> bool:
+    return _active
+
+
 @contextlib.contextmanager
 def allow_hosts(*hosts: str) -> Iterator[None]:
     """Let the code in this block reach these hosts (and only these)."""

@@ -98,6 +98,11 @@ def run(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         report_error("interrupted")
         return INTERRUPTED
+    finally:
+        from kzld.network import lift_network_guard
+
+        # The guard belongs to the command; callers embedding run() keep their network.
+        lift_network_guard()
     return 0
 
 

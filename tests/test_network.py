@@ -1,0 +1,61 @@
+"""The network guard: local commands refuse every connection, whichever library tries."""
+
+from __future__ import annotations
+
+import socket
+import urllib.request
+
+import pytest
+
+from kzld.errors import NetworkRefused
+from kzld.network import allow_hosts, deny_network, lift_network_guard, network_denied
+
+
+@pytest.fixture
+def guarded():
+    deny_network()
+    yield
+    lift_network_guard()
+
+
+@pytest.fixture
+def listener():
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    yield server.getsockname()[1]
+    server.close()
+
+
+def test_guard_refuses_even_loopback_connections(guarded, listener):
+    with pytest.raises(NetworkRefused, match="works offline"):
+        socket.create_connection(("127.0.0.1", listener), timeout=1)
+
+
+def test_guard_refuses_name_lookups(guarded):
+    with pytest.raises(NetworkRefused):
+        socket.getaddrinfo("localhost", 80)
+
+
+def test_guard_refuses_urllib_before_any_socket(guarded):
+    with pytest.raises(NetworkRefused):
+        urllib.request.urlopen("http://127.0.0.1:9/never", timeout=1)
+
+
+def test_rdflib_remote_parse_is_refused(guarded):
+    rdflib = pytest.importorskip("rdflib")
+    with pytest.raises(NetworkRefused):
+        rdflib.Graph().parse("http://127.0.0.1:9/data.ttl", format="turtle")
+
+
+def test_allow_hosts_opens_exactly_the_named_host(guarded, listener):
+    with allow_hosts("127.0.0.1"):
+        socket.create_connection(("127.0.0.1", listener), timeout=1).close()
+    with pytest.raises(NetworkRefused):
+        socket.create_connection(("127.0.0.1", listener), timeout=1)
+
+
+def test_cli_commands_run_offline_and_lift_the_guard_after(kzld):
+    result = kzld("--version")
+    assert result.exit_code == 0
+    assert not network_denied()
