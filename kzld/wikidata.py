@@ -325,11 +325,11 @@ class _Builder:
         return tuple(refs)
 
     def citations(self, thing: object, keep) -> list[object]:
-        """The thing's citations whose kz:supports passes keep(property or None)."""
+        """The thing's citations whose set of kz:supports properties passes keep()."""
         return [
             c
             for c in self.index.objects(thing, _kz("evidence"))
-            if keep(self.index.one(c, _kz("supports")))
+            if keep(set(self.index.objects(c, _kz("supports"))))
         ]
 
     def build(self) -> WikidataModel:
@@ -374,7 +374,7 @@ class _Builder:
                 if claims is not None:
                     citations = claims.get(term, [])
                 else:
-                    citations = self.citations(node, lambda s, p=prop: s == p)
+                    citations = self.citations(node, lambda s, p=prop: p in s)
                 found.append(Statement(subject, pid, value, (), self.references(citations), node))
         return found
 
@@ -387,7 +387,9 @@ class _Builder:
         # disputed qualifier; undisputed qualifiers keep all their values.
         split = [cls.value] + sorted((p for p, _ in cls.qualifiers if p in disputed), key=str)
         choices = [self.index.objects(node, p) for p in split]
-        shared = self.citations(node, lambda s: s not in disputed)
+        # A citation backs the statement unless all it supports is disputed (then only the
+        # claims' own evidence is cited, each on its own statement).
+        shared = self.citations(node, lambda s: not s or not s <= disputed)
         found = []
         for combo in itertools.product(*choices):
             chosen = dict(zip(split, combo, strict=True))
