@@ -1,0 +1,427 @@
+"""Publishing the dumps: deterministic writers, checksums, and atomic, locked output.
+
+A build writes every file into a fresh folder beside the output folder, syncs it to
+disk, then swaps it into place in one rename; a build that fails or is killed at any
+point leaves the previous publication as it was. One lock file beside the output
+folder keeps two builds from ever writing the same folder at once.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import fcntl
+import hashlib
+import os
+import re
+import secrets
+import shutil
+import stat
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from itertools import groupby
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from kzld.description import DOWNLOAD, PublishedFile, describe
+from kzld.errors import CheckFailed, InputError, OutputError
+from kzld.formats import FORMATS, JSONLD, NTRIPLES, TURTLE, RdfFormat
+from kzld.graph import GENID, KGraph, load_graph
+from kzld.jsonld import VOCABULARIES, build_context, write_context, write_jsonld
+from kzld.resources import bundled
+
+CHECKSUMS = "SHA256SUMS"
+DESCRIPTION = "dataset.ttl"
+CONTEXT = "context.jsonld"
+# The three parts of the graph and the stem of their dump files.
+PARTS = (("all", "kzld"), ("ontology", "kzld-ontology"), ("data", "kzld-data"))
+
+_DATA_KINDS = (
+    "person organisation post tenure event source place rank conflict award law programme figure"
+)
+# The Turtle prefix table: fixed, so output never depends on the input's own prefixes.
+TURTLE_PREFIXES: tuple[tuple[str, str], ...] = (
+    VOCABULARIES
+    + tuple((kind, f"https://w3id.org/kzld/id/{kind}/") for kind in _DATA_KINDS.split())
+    + (("genid", GENID), ("dataset", "https://w3id.org/kzld/dataset#"), ("dump", DOWNLOAD))
+)
+_LOCAL = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_-])?$")
+_RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Publication:
+    """What a build published."""
+
+    out: Path
+    files: list[PublishedFile]
+    triples: int
+
+
+def write_turtle(triples: Sequence[ox.Triple]) -> bytes:
+    """Turtle from sorted triples: a fixed prefix table, one block per subject."""
+    used: set[str] = set()
+
+    def term(node: object) -> str:
+        if isinstance(node, ox.NamedNode):
+            return _prefixed(node.value, used)
+        if isinstance(node, ox.Literal):
+            quoted = str(ox.Literal(node.value))  # N-Triples escaping, valid in Turtle
+            if node.language:
+                return f"{quoted}@{node.language}"
+            if node.datatype.value == _XSD_STRING:
+                return quoted
+            return f"{quoted}^^{_prefixed(node.datatype.value, used)}"
+        raise ValueError(f"kzld dumps hold no blank nodes or triple terms: {node}")
+
+    blocks = []
+    for subject, group in groupby(triples, key=lambda t: t.subject):
+        rows = list(group)
+        # rdf:type first, as "a", then the other predicates in sorted order.
+        rows.sort(key=lambda t: (t.predicate.value != _RDF_TYPE, str(t)))
+        lines = []
+        for predicate, same in groupby(rows, key=lambda t: t.predicate):
+            name = "a" if predicate.value == _RDF_TYPE else term(predicate)
+            objects = " ,\n        ".join(term(t.object) for t in same)
+            lines.append(f"    {name} {objects}")
+        blocks.append(term(subject) + "\n" + " ;\n".join(lines) + " .\n")
+    header = "".join(
+        f"@prefix {name}: <{iri}> .\n" for name, iri in TURTLE_PREFIXES if name in used
+    )
+    return (header + "\n" + "\n".join(blocks)).encode("utf-8")
+
+
+def write_ntriples(triples: Sequence[ox.Triple]) -> bytes:
+    """N-Triples, one line per triple in sorted order."""
+    return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+
+
+def _prefixed(iri: str, used: set[str]) -> str:
+    best = None
+    for name, namespace in TURTLE_PREFIXES:
+        if iri.startswith(namespace) and _LOCAL.match(iri[len(namespace) :]):
+            if best is None or len(namespace) > len(best[1]):
+                best = (name, namespace)
+    if best is None:
+        return f"<{iri}>"  # the load path admits no character an IRIREF cannot hold
+    used.add(best[0])
+    return f"{best[0]}:{iri[len(best[1]) :]}"
+
+
+def publish(
+    data: Sequence[Path] | None,
+    out: Path,
+    lock_wait: float = 10.0,
+    progress: Progress | None = None,
+) -> Publication:
+    """Load, validate, write every dump, the description and SHA256SUMS, swap into out.
+
+    The ontology part is always the bundled ontology; the data part is what the user gave
+    (default: the bundled data) minus any triple already in the ontology.
+    """
+    step = progress or (lambda _label: None)
+    step("loading")
+    ontology_path = bundled("ontology")
+    ontology = load_graph([ontology_path])
+    graph = load_graph([ontology_path, *(data or [bundled("data")])])
+    step("validating")
+    _require_valid(graph)
+    in_ontology = set(ontology.triples)
+    parts = {
+        "all": graph.sorted_triples(),
+        "ontology": ontology.sorted_triples(),
+        "data": [t for t in graph.sorted_triples() if t not in in_ontology],
+    }
+    context = build_context(ontology.triples)
+    writers: dict[RdfFormat, Callable[[Sequence[ox.Triple]], bytes]] = {
+        TURTLE: write_turtle,
+        NTRIPLES: write_ntriples,
+        JSONLD: lambda triples: write_jsonld(triples, context),
+    }
+    contents: dict[str, bytes] = {}
+    files: list[PublishedFile] = []
+    for part, stem in PARTS:
+        for fmt in FORMATS:
+            step(f"writing {stem}{fmt.extension}")
+            body = writers[fmt](parts[part])
+            contents[stem + fmt.extension] = body
+            files.append(_published(stem + fmt.extension, part, fmt.name, fmt.media_type, body))
+    contents[CONTEXT] = write_context(context)
+    files.append(_published(CONTEXT, "", "jsonld", JSONLD.media_type, contents[CONTEXT]))
+    step("describing")
+    description = write_turtle(
+        describe(parts["all"], len(parts["ontology"]), len(parts["data"]), files)
+    )
+    contents[DESCRIPTION] = description
+    files.append(_published(DESCRIPTION, "", "turtle", TURTLE.media_type, description))
+    contents[CHECKSUMS] = "".join(f"{f.sha256}  {f.name}\n" for f in sorted(files, key=_name))
+    contents[CHECKSUMS] = contents[CHECKSUMS].encode("ascii")
+    step("publishing")
+    _write_atomically(out, contents, lock_wait)
+    return Publication(out=out, files=sorted(files, key=_name), triples=len(parts["all"]))
+
+
+def _name(f: PublishedFile) -> str:
+    return f.name
+
+
+def _published(name: str, part: str, fmt: str, media: str, body: bytes) -> PublishedFile:
+    return PublishedFile(name, part, fmt, media, len(body), hashlib.sha256(body).hexdigest())
+
+
+def _require_valid(graph: KGraph) -> None:
+    from kzld.validation import validate
+
+    report = validate(graph)
+    if not report.conforms:
+        violations = [f for f in report.findings if f.severity == "Violation"]
+        first = violations[0] if violations else None
+        detail = f"; first: {first.focus}: {first.message}" if first else ""
+        raise CheckFailed(
+            f"the data does not conform to the shapes ({len(violations)} violations{detail}); "
+            "nothing was published",
+            hint="run 'kzld validate' with the same --data to see every finding",
+        )
+
+
+# --- Atomic, locked output --------------------------------------------------------------
+
+
+def _write_atomically(out: Path, contents: dict[str, bytes], lock_wait: float) -> None:
+    out = Path(os.path.abspath(out))
+    parent = out.parent
+    _check_writable(out)
+    with _locked(parent / f".{out.name}.lock", out, lock_wait):
+        _recover(out)
+        fresh = parent / f".{out.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
+        try:
+            try:
+                os.mkdir(fresh)
+            except OSError as err:
+                raise _output_error(err, parent) from None
+            for name in sorted(contents):
+                _write_file(fresh / name, contents[name])
+            _sync_dir(fresh)
+            _swap(fresh, out)
+        finally:
+            if fresh.exists():
+                shutil.rmtree(fresh, ignore_errors=True)
+
+
+def _check_writable(out: Path) -> None:
+    """Refuse folders the user made read-only, or that are not a previous publication."""
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out} exists and is not a folder", hint="choose another --out")
+    for folder in (out, out.parent):
+        if not folder.exists():
+            continue
+        # Mode bits, not only access(): root may write anywhere, but a folder made
+        # read-only by its owner means "do not replace this".
+        if not os.access(folder, os.W_OK) or not folder.stat().st_mode & 0o222:
+            raise OutputError(
+                f"{folder} is read-only; nothing was published",
+                hint="choose a writable --out folder or make it writable",
+            )
+    if out.is_dir() and any(out.iterdir()) and not (out / CHECKSUMS).is_file():
+        raise OutputError(
+            f"{out} is not empty and holds no {CHECKSUMS}: it is not a kzld publication, "
+            "and a build replaces the whole folder",
+            hint="choose a new or empty --out folder",
+        )
+    if not out.parent.is_dir():
+        raise OutputError(f"{out.parent} does not exist", hint="create it first")
+
+
+class _locked:
+    """An exclusive flock on a lock file beside out; the kernel drops it if we die."""
+
+    def __init__(self, path: Path, out: Path, wait: float):
+        self.path, self.out, self.wait = path, out, wait
+        self.fd = -1
+
+    def __enter__(self) -> None:
+        try:
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as err:
+            raise _output_error(err, self.path) from None
+        deadline = time.monotonic() + self.wait
+        while True:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(self.fd)
+                    raise OutputError(
+                        f"another kzld build is writing {self.out} (lock {self.path} held); "
+                        "nothing was published",
+                        hint="wait for it to finish, or raise --lock-wait",
+                    ) from None
+                time.sleep(0.1)
+
+    def __exit__(self, *exc: object) -> None:
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)
+
+
+def _recover(out: Path) -> None:
+    """Undo what a killed build left: restore a moved-aside publication, drop temp folders."""
+    aside = out.parent / f".{out.name}.previous"
+    if aside.is_dir():
+        if out.exists():
+            shutil.rmtree(aside)
+        else:
+            os.rename(aside, out)
+    for stale in out.parent.glob(f".{out.name}.tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def _write_file(path: Path, body: bytes) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            view = memoryview(body)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as err:
+        raise _output_error(err, path) from None
+
+
+def _sync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _swap(fresh: Path, out: Path) -> None:
+    """Put fresh in out's place in one step; the old publication ends up in fresh."""
+    try:
+        if not out.exists():
+            os.rename(fresh, out)
+        elif not _exchange(fresh, out):
+            # No atomic exchange on this file system: move aside, then rename. A build
+            # killed between the two renames is undone by the next one (_recover).
+            aside = out.parent / f".{out.name}.previous"
+            os.rename(out, aside)
+            os.rename(fresh, out)
+            shutil.rmtree(aside)
+        _sync_dir(out.parent)
+    except OSError as err:
+        raise _output_error(err, out) from None
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """renameat2(RENAME_EXCHANGE): swap two paths atomically; False where unsupported."""
+    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if renameat2 is None:
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
+def _output_error(err: OSError, path: Path) -> OutputError:
+    hints = {
+        errno.ENOSPC: "free some disk space and build again",
+        errno.EFBIG: "the file system refused a file this large",
+        errno.EROFS: "the file system is read-only: choose another --out",
+        errno.EACCES: "choose a folder you may write to",
+        errno.EPERM: "choose a folder you may write to",
+    }
+    return OutputError(
+        f"cannot write {path}: {err.strerror or err}; the previous publication is unchanged",
+        hint=hints.get(err.errno or 0, "check the output folder"),
+    )
+
+
+# --- Verification -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, order=True)
+class Discrepancy:
+    """A published file that no longer matches what the build recorded."""
+
+    name: str
+    kind: str  # "altered" | "missing" | "added"
+    detail: str
+
+
+def verify(out: Path) -> list[Discrepancy]:
+    """Compare a published folder with its SHA256SUMS and dataset description."""
+    if not out.is_dir():
+        raise InputError("no such folder", path=str(out), hint="give the --out of a kzld build")
+    sums_path = out / CHECKSUMS
+    if not sums_path.is_file():
+        raise CheckFailed(
+            f"{out} holds no {CHECKSUMS}: not a kzld publication, or the file was removed",
+            hint="build it again with 'kzld build'",
+        )
+    recorded: dict[str, str] = {}
+    found: list[Discrepancy] = []
+    for number, line in enumerate(sums_path.read_text("utf-8", "replace").splitlines(), 1):
+        match = re.fullmatch(r"([0-9a-f]{64}) [ *](.+)", line)
+        if not match:
+            found.append(Discrepancy(CHECKSUMS, "altered", f"line {number} is not a checksum"))
+            continue
+        recorded[match.group(2)] = match.group(1)
+    present = {
+        p.name: p for p in out.iterdir() if p.name != CHECKSUMS and not p.name.startswith(".")
+    }
+    for name, digest in sorted(recorded.items()):
+        path = present.get(name)
+        if path is None:
+            found.append(Discrepancy(name, "missing", f"listed in {CHECKSUMS}"))
+        elif not stat.S_ISREG(path.lstat().st_mode) or _sha256(path) != digest:
+            found.append(Discrepancy(name, "altered", f"SHA-256 differs from {CHECKSUMS}"))
+    for name in sorted(set(present) - set(recorded)):
+        found.append(Discrepancy(name, "added", f"not listed in {CHECKSUMS}"))
+    if DESCRIPTION in recorded and not any(d.name == DESCRIPTION for d in found):
+        found.extend(_against_description(out, present))
+    return sorted(set(found))
+
+
+def _against_description(out: Path, present: dict[str, Path]) -> list[Discrepancy]:
+    """Sizes and digests in dataset.ttl: catches a dump altered with SHA256SUMS to match."""
+    spdx, dcat = "http://spdx.org/rdf/terms#", "http://www.w3.org/ns/dcat#"
+    triples = list(ox.parse(path=str(out / DESCRIPTION), format=ox.RdfFormat.TURTLE))
+    values: dict[tuple[object, str], object] = {
+        (t.subject, t.predicate.value): t.object for t in triples
+    }
+    found = []
+    for t in triples:
+        if t.predicate.value != dcat + "downloadURL":
+            continue
+        name = t.object.value.rsplit("/", 1)[-1]
+        checksum = values.get((t.subject, spdx + "checksum"))
+        digest = values.get((checksum, spdx + "checksumValue"))
+        size = values.get((t.subject, dcat + "byteSize"))
+        path = present.get(name)
+        if path is None:
+            found.append(Discrepancy(name, "missing", f"described in {DESCRIPTION}"))
+        elif digest is None or size is None:
+            found.append(Discrepancy(DESCRIPTION, "altered", f"no checksum or size for {name}"))
+        elif _sha256(path) != digest.value or path.stat().st_size != int(size.value):
+            found.append(Discrepancy(name, "altered", f"differs from {DESCRIPTION}"))
+    return found
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
