@@ -1,3 +1,65 @@
-"""Commands of this group (to be written)."""
+"""Commands that publish for people and machines: `kzld serve` and `kzld site`."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kzld.cli import DataOption, app, data_paths
+
+
+@app.command()
+def serve(
+    data: DataOption = None,
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on; loopback unless told otherwise.")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", help="Port to listen on; 0 picks a free one.")
+    ] = 8000,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds a SPARQL query may run.", min=0.1)
+    ] = 10.0,
+    max_rows: Annotated[
+        int, typer.Option("--max-rows", help="Rows or triples in one SPARQL answer.", min=1)
+    ] = 10_000,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not log requests.")] = False,
+) -> None:
+    """Serve the graph read-only: /sparql, /id/... pages and RDF, /reconcile."""
+    from kzld.errors import UsageError
+    from kzld.graph import load_graph
+    from kzld.server import Limits, make_server
+
+    graph = load_graph(data_paths(data))
+    try:
+        server = make_server(graph, host, port, Limits(timeout=timeout, max_rows=max_rows), quiet)
+    except OSError as err:
+        raise UsageError(
+            f"cannot listen on {host}:{port}: {err.strerror or err}",
+            hint="choose another --port, or --port 0 for a free one",
+        ) from None
+    bound_host, bound_port = server.server_address[:2]
+    typer.echo(f"kzld: serving {len(graph)} triples at http://{bound_host}:{bound_port}/")
+    typer.echo("  /sparql  /id/{kind}/{name}  /reconcile  /ontology  /timeline.svg  (Ctrl-C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+@app.command()
+def site(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the site into.")],
+    data: DataOption = None,
+) -> None:
+    """Write a static site: landing page, one page per entity, ontology docs, timeline SVG."""
+    from kzld.graph import load_graph
+    from kzld.site import build_site
+
+    graph = load_graph(data_paths(data))
+    written = build_site(graph, out)
+    typer.echo(f"kzld: wrote {len(written)} files to {out} (open {out / 'index.html'})")

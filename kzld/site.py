@@ -1,0 +1,509 @@
+"""Pages for people: entity pages, the landing page, ontology docs, and the static site.
+
+The same renderers serve `kzld serve` (links are server paths) and `kzld site` (links are
+relative file names), so a page reads the same with or without a server. Every literal
+goes through html.escape.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from kzld.errors import OutputError
+from kzld.formats import FORMATS
+from kzld.graph import GENID, KGraph
+
+ID_BASE = "https://w3id.org/kzld/id/"
+KZ = "https://w3id.org/kzld/ontology#"
+ONTOLOGY_IRI = "https://w3id.org/kzld/ontology"
+RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+OWL = "http://www.w3.org/2002/07/owl#"
+DCTERMS = "http://purl.org/dc/terms/"
+LABEL = ox.NamedNode(RDFS + "label")
+ALT_LABEL = ox.NamedNode(SKOS + "altLabel")
+EVIDENCE = ox.NamedNode(KZ + "evidence")
+XSD = "http://www.w3.org/2001/XMLSchema#"
+
+PREFIXES = {
+    "kz": KZ,
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "rdfs": RDFS,
+    "skos": SKOS,
+    "owl": OWL,
+    "xsd": XSD,
+    "dcterms": DCTERMS,
+    "schema": "https://schema.org/",
+    "wd": "http://www.wikidata.org/entity/",
+    "org": "http://www.w3.org/ns/org#",
+    "prov": "http://www.w3.org/ns/prov#",
+    **{kind: f"{ID_BASE}{kind}/" for kind in ("person", "organisation", "post", "tenure")},
+    **{kind: f"{ID_BASE}{kind}/" for kind in ("event", "source", "place", "rank", "conflict")},
+}
+
+# Paths under id/ that may become file names: lower-case words, no dots, no traversal.
+_SAFE_PATH = re.compile(r"^[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)+$")
+_PRECISION = {XSD + "date": "day", XSD + "gYearMonth": "month", XSD + "gYear": "year"}
+_HIDDEN = {LABEL, ALT_LABEL, RDF_TYPE, EVIDENCE}
+
+Link = Callable[[ox.NamedNode], str | None]
+
+
+@dataclass
+class Index:
+    """A loaded graph indexed by subject and by object, in canonical triple order."""
+
+    graph: KGraph
+    outgoing: dict[ox.NamedNode, list[ox.Triple]] = field(default_factory=dict)
+    incoming: dict[ox.NamedNode, list[ox.Triple]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, graph: KGraph) -> Index:
+        index = cls(graph)
+        for t in graph.sorted_triples():
+            index.outgoing.setdefault(t.subject, []).append(t)
+            if isinstance(t.object, ox.NamedNode):
+                index.incoming.setdefault(t.object, []).append(t)
+        return index
+
+    def values(self, subject: object, predicate: ox.NamedNode) -> list:
+        return [t.object for t in self.outgoing.get(subject, []) if t.predicate == predicate]
+
+    def types(self, subject: object) -> list[ox.NamedNode]:
+        return self.values(subject, RDF_TYPE)
+
+    def label(self, term: object) -> str:
+        """The English label, else any label, else a readable form of the IRI."""
+        labels = self.values(term, LABEL)
+        for lit in labels:
+            if isinstance(lit, ox.Literal) and lit.language == "en":
+                return lit.value
+        if labels:
+            return labels[0].value
+        holders = self.values(term, ox.NamedNode(KZ + "holder"))
+        posts = self.values(term, ox.NamedNode(KZ + "post"))
+        if holders and posts:  # tenures carry no label of their own
+            return f"{self.label(holders[0])} as {self.label(posts[0])}"
+        if isinstance(term, ox.NamedNode):
+            return compact(term.value)
+        return term.value if isinstance(term, ox.Literal) else str(term)
+
+    def entities(self) -> list[ox.NamedNode]:
+        """Every kzld IRI described in the data, in IRI order."""
+        found = [s for s in self.outgoing if is_entity(s)]
+        return sorted(found, key=lambda n: n.value)
+
+    def description(self, subject: ox.NamedNode) -> list[ox.Triple]:
+        """The subject's triples plus those of the citations and claims it points at."""
+        seen: set[ox.NamedNode] = set()
+        result: list[ox.Triple] = []
+        todo = [subject]
+        while todo:
+            node = todo.pop()
+            if node in seen:
+                continue
+            seen.add(node)
+            for t in self.outgoing.get(node, []):
+                result.append(t)
+                if isinstance(t.object, ox.NamedNode) and t.object.value.startswith(GENID):
+                    todo.append(t.object)
+        return sorted(result, key=str)
+
+    def subclasses(self, cls: ox.NamedNode) -> set[ox.NamedNode]:
+        """The class and everything declared below it with rdfs:subClassOf."""
+        result = {cls}
+        todo = [cls]
+        sub = ox.NamedNode(RDFS + "subClassOf")
+        while todo:
+            current = todo.pop()
+            for t in self.incoming.get(current, []):
+                if t.predicate == sub and isinstance(t.subject, ox.NamedNode):
+                    if t.subject not in result:
+                        result.add(t.subject)
+                        todo.append(t.subject)
+        return result
+
+
+def is_entity(term: object) -> bool:
+    return isinstance(term, ox.NamedNode) and term.value.startswith(ID_BASE)
+
+
+def entity_path(iri: str) -> str | None:
+    """`person/x` for a kzld IRI with a safe path, else None."""
+    if not iri.startswith(ID_BASE):
+        return None
+    rest = iri[len(ID_BASE) :]
+    return rest if _SAFE_PATH.match(rest) else None
+
+
+def compact(iri: str) -> str:
+    best = ""
+    for prefix, namespace in PREFIXES.items():
+        if iri.startswith(namespace) and len(namespace) > len(PREFIXES.get(best, "")):
+            best = prefix
+    return f"{best}:{iri[len(PREFIXES[best]) :]}" if best else iri
+
+
+def serialize(triples: Iterable[ox.Triple], fmt: ox.RdfFormat) -> bytes:
+    """Triples in one canonical order (named subjects before their citations), with
+    kzld's prefixes where the format has them."""
+    ordered = sorted(triples, key=lambda t: (t.subject.value.startswith(GENID), str(t)))
+    if fmt == ox.RdfFormat.TURTLE:
+        used = {p: ns for p, ns in PREFIXES.items() if any(ns in str(t) for t in ordered)}
+        return ox.serialize(ordered, format=fmt, prefixes=used)
+    return ox.serialize(ordered, format=fmt)
+
+
+# --- HTML -------------------------------------------------------------------
+
+_STYLE = """
+body{font:16px/1.45 system-ui,sans-serif;max-width:60rem;margin:1.5rem auto;padding:0 1rem;
+color:#1d1d1f;background:#fff}
+a{color:#0b57a4}h1{font-size:1.7rem;margin-bottom:.2rem}.iri{color:#555;font-size:.85rem;
+word-break:break-all}table{border-collapse:collapse;width:100%}th,td{text-align:left;
+vertical-align:top;padding:.3rem .5rem;border-bottom:1px solid #ddd}th{width:14rem;
+font-weight:600}blockquote{margin:.3rem 0 .3rem 1rem;padding-left:.6rem;border-left:3px solid
+#8aa}.meta{color:#666;font-size:.85rem}.types{color:#444}ol.sources li{margin-bottom:.6rem}
+nav{font-size:.9rem;margin-bottom:1rem}svg{max-width:100%;height:auto}
+""".strip()
+
+
+def page(title: str, body: str, home: str) -> str:
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{escape(title)} · kzld</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
+        f'<nav><a href="{escape(home)}">kzld</a></nav>\n{body}\n</body>\n</html>\n'
+    )
+
+
+def _term_html(index: Index, term: object, link: Link) -> str:
+    if isinstance(term, ox.Literal):
+        text = f"<span{_lang_attr(term)}>{escape(term.value)}</span>"
+        precision = _PRECISION.get(term.datatype.value)
+        if precision:
+            text += f' <span class="meta">({precision})</span>'
+        elif term.language:
+            text += f' <span class="meta">@{escape(term.language)}</span>'
+        return text
+    if isinstance(term, ox.NamedNode):
+        href = link(term)
+        label = escape(index.label(term))
+        if href is not None:
+            return f'<a href="{escape(href)}">{label}</a>'
+        if term.value.startswith(("http://", "https://")):
+            return f'<a href="{escape(term.value)}">{label}</a>'
+        return label
+    return escape(str(term))
+
+
+def _lang_attr(literal: ox.Literal) -> str:
+    return f' lang="{escape(literal.language)}"' if literal.language else ""
+
+
+def _nested_html(index: Index, node: ox.NamedNode, link: Link) -> str:
+    """A citation or claim written inline, as the blank node it was authored as."""
+    rows = []
+    for t in index.outgoing.get(node, []):
+        if t.predicate == RDF_TYPE:
+            continue
+        if isinstance(t.object, ox.NamedNode) and t.object.value.startswith(GENID):
+            value = _nested_html(index, t.object, link)
+        else:
+            value = _term_html(index, t.object, link)
+        rows.append(f"<li>{escape(index.label(t.predicate))}: {value}</li>")
+    return "<ul>" + "".join(rows) + "</ul>"
+
+
+def entity_html(index: Index, subject: ox.NamedNode, link: Link, home: str) -> str:
+    """One entity's page: labels, types, facts, sources and quotes, incoming links."""
+    title = index.label(subject)
+    parts = [f"<h1>{escape(title)}</h1>", f'<p class="iri">{escape(subject.value)}</p>']
+    types = index.types(subject)
+    if types:
+        names = ", ".join(_term_html(index, t, link) for t in types)
+        parts.append(f'<p class="types">{names}</p>')
+    alt = index.values(subject, ALT_LABEL)
+    if alt:
+        items = "".join(f"<li>{_term_html(index, a, link)}</li>" for a in alt)
+        parts.append(f'<h2>Also known as</h2>\n<ul class="labels">{items}</ul>')
+    rows = []
+    for predicate, objects in _grouped(index.outgoing.get(subject, [])):
+        if predicate in _HIDDEN:
+            continue
+        cells = []
+        for obj in objects:
+            if isinstance(obj, ox.NamedNode) and obj.value.startswith(GENID):
+                cells.append(_nested_html(index, obj, link))
+            else:
+                cells.append(_term_html(index, obj, link))
+        head = _term_html(index, predicate, link)
+        rows.append(f"<tr><th>{head}</th><td>{'<br>'.join(cells)}</td></tr>")
+    if rows:
+        parts.append('<h2>Facts</h2>\n<table class="facts">' + "\n".join(rows) + "</table>")
+    citations = index.values(subject, EVIDENCE)
+    if citations:
+        parts.append("<h2>Sources and quotes</h2>\n" + _sources_html(index, citations, link))
+    referrers = _referrers(index, subject)
+    if referrers:
+        items = "".join(
+            f'<li>{_term_html(index, s, link)} <span class="meta">{escape(via)}</span></li>'
+            for s, via in referrers
+        )
+        parts.append(f'<h2>Linked from</h2>\n<ul class="incoming">{items}</ul>')
+    return page(title, "\n".join(parts), home)
+
+
+def _grouped(triples: list[ox.Triple]) -> list[tuple[ox.NamedNode, list]]:
+    groups: dict[ox.NamedNode, list] = {}
+    for t in triples:
+        groups.setdefault(t.predicate, []).append(t.object)
+    return list(groups.items())
+
+
+def _sources_html(index: Index, citations: list, link: Link) -> str:
+    items = []
+    for citation in citations:
+        source = index.values(citation, ox.NamedNode(KZ + "source"))
+        head = ", ".join(_term_html(index, s, link) for s in source) or "(no source)"
+        body = [head]
+        for quote in index.values(citation, ox.NamedNode(KZ + "quote")):
+            body.append(f"<blockquote{_lang_attr(quote)}>{escape(quote.value)}</blockquote>")
+        for note in index.values(citation, ox.NamedNode(KZ + "evidenceNote")):
+            body.append(f'<div class="meta">{escape(note.value)}</div>')
+        supports = index.values(citation, ox.NamedNode(KZ + "supports"))
+        if supports:
+            names = ", ".join(escape(index.label(p)) for p in supports)
+            body.append(f'<div class="meta">supports: {names}</div>')
+        items.append("<li>" + "\n".join(body) + "</li>")
+    return '<ol class="sources">' + "\n".join(items) + "</ol>"
+
+
+def _referrers(index: Index, subject: ox.NamedNode) -> list[tuple[ox.NamedNode, str]]:
+    """Who points here; a citation or claim counts as the thing that carries it."""
+    found: dict[tuple[ox.NamedNode, str], None] = {}
+    for t in index.incoming.get(subject, []):
+        via = index.label(t.predicate)
+        owners = [(t.subject, via)]
+        if t.subject.value.startswith(GENID):
+            owners = [
+                (u.subject, f"{index.label(u.predicate)} → {via}")
+                for u in index.incoming.get(t.subject, [])
+            ]
+        for owner, path in owners:
+            if isinstance(owner, ox.NamedNode) and not owner.value.startswith(GENID):
+                found.setdefault((owner, path), None)
+    return sorted(found, key=lambda pair: (index.label(pair[0]), pair[1], pair[0].value))
+
+
+def landing_html(
+    index: Index, link: Link, downloads: list[str], timeline_svg: str, ontology_href: str, home: str
+) -> str:
+    """The landing page: what the dataset is, where to download it, what it holds."""
+    ontology = ox.NamedNode(ONTOLOGY_IRI)
+    description = index.values(ontology, ox.NamedNode(DCTERMS + "description"))
+    parts = ["<h1>kzld: Kazakhstan's military leadership reshuffle, 2022–2025</h1>"]
+    for d in description:
+        parts.append(f"<p>{escape(d.value)}</p>")
+    entities = index.entities()
+    parts.append(
+        f"<p>{len(index.graph)} triples describing {len(entities)} entities; "
+        f'documentation of the <a href="{escape(ontology_href)}">kzld ontology</a>.</p>'
+    )
+    if downloads:
+        items = "".join(f'<li><a href="{escape(d)}">{escape(d)}</a></li>' for d in downloads)
+        parts.append(f'<h2>Downloads</h2>\n<ul class="downloads">{items}</ul>')
+    parts.append(
+        '<h2>Who held which post when</h2>\n<div class="timeline">' + timeline_svg + "</div>"
+    )
+    by_kind: dict[str, list[ox.NamedNode]] = {}
+    for e in entities:
+        kind = e.value[len(ID_BASE) :].split("/", 1)[0]
+        by_kind.setdefault(kind, []).append(e)
+    for kind, members in sorted(by_kind.items()):
+        ordered = sorted(members, key=lambda e: (index.label(e).casefold(), e.value))
+        items = "".join(f"<li>{_term_html(index, e, link)}</li>" for e in ordered)
+        parts.append(f"<h2>{escape(kind)} ({len(members)})</h2>\n<ul>{items}</ul>")
+    return page("kzld", "\n".join(parts), home)
+
+
+def ontology_html(index: Index, home: str) -> str:
+    """Documentation of every kz: class and property: label, definition, domain, range,
+    super-terms and mappings."""
+    terms = sorted(
+        (s for s in index.outgoing if isinstance(s, ox.NamedNode) and s.value.startswith(KZ)),
+        key=lambda n: n.value,
+    )
+    groups = {"Classes": [], "Properties": [], "Other terms": []}
+    class_types = {OWL + "Class", RDFS + "Class", RDFS + "Datatype"}
+    prop_types = {
+        OWL + "ObjectProperty",
+        OWL + "DatatypeProperty",
+        OWL + "AnnotationProperty",
+        "http://www.w3.org/1999/02/22-rdf-syntax-ns#Property",
+    }
+    for term in terms:
+        kinds = {t.value for t in index.types(term)}
+        group = (
+            "Classes"
+            if kinds & class_types
+            else "Properties"
+            if kinds & prop_types
+            else "Other terms"
+        )
+        groups[group].append(term)
+
+    def link(node: ox.NamedNode) -> str | None:
+        return "#" + node.value[len(KZ) :] if node.value.startswith(KZ) else None
+
+    shown = [
+        (SKOS + "definition", "definition"),
+        (RDFS + "comment", "comment"),
+        (RDFS + "subClassOf", "subclass of"),
+        (RDFS + "subPropertyOf", "subproperty of"),
+        (RDFS + "domain", "domain"),
+        (RDFS + "range", "range"),
+        (SKOS + "exactMatch", "exact match"),
+        (SKOS + "closeMatch", "close match"),
+        (KZ + "noWikidataCounterpart", "no Wikidata counterpart"),
+    ]
+    ontology = ox.NamedNode(ONTOLOGY_IRI)
+    parts = [
+        f"<h1>{escape(index.label(ontology))}</h1>",
+        f'<p class="iri">{escape(ONTOLOGY_IRI)}</p>',
+    ]
+    for d in index.values(ontology, ox.NamedNode(DCTERMS + "description")):
+        parts.append(f"<p>{escape(d.value)}</p>")
+    for title, members in groups.items():
+        if not members:
+            continue
+        toc = ", ".join(
+            f'<a href="#{escape(m.value[len(KZ) :])}">{escape(compact(m.value))}</a>'
+            for m in members
+        )
+        parts.append(f"<h2>{title}</h2>\n<p>{toc}</p>")
+        for m in members:
+            kinds = ", ".join(_term_html(index, t, link) for t in index.types(m))
+            rows = [f"<tr><th>type</th><td>{kinds}</td></tr>"]
+            for iri, name in shown:
+                values = index.values(m, ox.NamedNode(iri))
+                if values:
+                    cells = "<br>".join(_ontology_value(index, v, link) for v in values)
+                    rows.append(f"<tr><th>{name}</th><td>{cells}</td></tr>")
+            anchor = escape(m.value[len(KZ) :])
+            parts.append(
+                f'<section id="{anchor}"><h3>{escape(index.label(m))} '
+                f'<span class="meta">{escape(compact(m.value))}</span></h3>\n'
+                f"<table>{''.join(rows)}</table></section>"
+            )
+    return page("ontology", "\n".join(parts), home)
+
+
+def _ontology_value(index: Index, value: object, link: Link) -> str:
+    if isinstance(value, ox.NamedNode) and value.value.startswith(GENID):
+        members = _list_members(index, value)
+        if members:
+            return " or ".join(_term_html(index, m, link) for m in members)
+        return _nested_html(index, value, link)
+    if isinstance(value, ox.NamedNode) and not value.value.startswith(KZ):
+        return f'<a href="{escape(value.value)}">{escape(compact(value.value))}</a>'
+    return _term_html(index, value, link)
+
+
+def _list_members(index: Index, node: ox.NamedNode) -> list:
+    """Members of an owl:unionOf list held by a (skolemised) class expression."""
+    rdf = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+    lists = index.values(node, ox.NamedNode(OWL + "unionOf"))
+    members = []
+    cell = lists[0] if lists else None
+    while isinstance(cell, ox.NamedNode) and cell.value != rdf + "nil":
+        members += index.values(cell, ox.NamedNode(rdf + "first"))
+        rest = index.values(cell, ox.NamedNode(rdf + "rest"))
+        cell = rest[0] if rest else None
+    return members
+
+
+# --- the static site --------------------------------------------------------
+
+
+def build_site(graph: KGraph, out: Path) -> list[Path]:
+    """Write the static site into `out`; every page is rendered before any is written,
+    and each file is replaced atomically. Returns the files written, in order."""
+    from kzld.timeline import timeline_svg
+
+    index = Index.of(graph)
+    files: dict[str, str] = {}
+    svg = timeline_svg(index, link=lambda n: _file_link("index.html", n))
+    downloads = _downloads(out)
+    files["index.html"] = landing_html(
+        index,
+        lambda n: _file_link("index.html", n),
+        downloads,
+        timeline_svg(index, link=lambda n: _file_link("index.html", n), standalone=False),
+        "ontology.html",
+        "index.html",
+    )
+    files["timeline.svg"] = svg
+    files["ontology.html"] = ontology_html(index, "index.html")
+    for entity in index.entities():
+        path = entity_path(entity.value)
+        if path is None:
+            continue
+        name = f"id/{path}.html"
+        home = posixpath.relpath("index.html", posixpath.dirname(name))
+        files[name] = entity_html(index, entity, lambda n, here=name: _file_link(here, n), home)
+    written = []
+    for name in sorted(files):
+        target = out / name
+        _write_atomically(target, files[name].encode("utf-8"))
+        written.append(target)
+    return written
+
+
+def _file_link(here: str, node: ox.NamedNode) -> str | None:
+    path = entity_path(node.value)
+    if path is not None:
+        return posixpath.relpath(f"id/{path}.html", posixpath.dirname(here) or ".")
+    if node.value.startswith(KZ):
+        return (
+            posixpath.relpath("ontology.html", posixpath.dirname(here) or ".")
+            + "#"
+            + node.value[len(KZ) :]
+        )
+    return None
+
+
+def _downloads(out: Path) -> list[str]:
+    """The dumps `kzld build` left in the folder, by name: RDF files and checksums."""
+    if not out.is_dir():
+        return []
+    extensions = {f.extension for f in FORMATS}
+    names = []
+    for child in sorted(out.iterdir()):
+        if not child.is_file():
+            continue
+        stem_ext = "".join(child.suffixes[-2:]) if child.suffix == ".gz" else child.suffix
+        if stem_ext.removesuffix(".gz") in extensions or child.name.upper().startswith("SHA"):
+            names.append(child.name)
+    return names
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f".{target.name}.tmp")
+        temporary.write_bytes(data)
+        os.replace(temporary, target)
+    except OSError as err:
+        raise OutputError(
+            f"{target}: cannot write ({err.strerror or err})",
+            hint="choose a writable --out folder",
+        ) from None
