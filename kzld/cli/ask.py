@@ -1,3 +1,193 @@
-"""Commands of this group (to be written)."""
+"""The query and load commands: canned or user SPARQL on the embedded store or an endpoint."""
 
 from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kzld.cli import DataOption, app, data_paths
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    tsv = "tsv"
+    json = "json"
+    md = "md"
+
+
+def _name_option(what: str) -> object:
+    return typer.Option(help=f"{what}: IRI, slug or any label or spelling.", show_default=False)
+
+
+def _date_option(what: str) -> object:
+    return typer.Option(help=f"{what} (YYYY, YYYY-MM or YYYY-MM-DD).", show_default=False)
+
+
+EndpointOption = Annotated[
+    str | None,
+    typer.Option(
+        "--endpoint",
+        "-e",
+        help="SPARQL 1.1 endpoint URL; the embedded store when absent.",
+        show_default=False,
+    ),
+]
+
+
+@app.command()
+def query(
+    name: Annotated[
+        str | None, typer.Argument(help="Canned query; omit to list them.", show_default=False)
+    ] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option("--file", help="Run this read-only SELECT query instead.", show_default=False),
+    ] = None,
+    post: Annotated[str | None, _name_option("Post")] = None,
+    person: Annotated[str | None, _name_option("Person")] = None,
+    org: Annotated[str | None, _name_option("Organisation")] = None,
+    date: Annotated[str | None, _date_option("Date")] = None,
+    from_: Annotated[
+        str | None,
+        typer.Option(
+            "--from", help="Start of the period (YYYY, YYYY-MM or YYYY-MM-DD).", show_default=False
+        ),
+    ] = None,
+    to: Annotated[str | None, _date_option("End of the period")] = None,
+    type_: Annotated[
+        str | None,
+        typer.Option("--type", help="Event type, e.g. arrest, dismissal.", show_default=False),
+    ] = None,
+    endpoint: EndpointOption = None,
+    data: DataOption = None,
+    format: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = OutputFormat.table,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds before the query is abandoned.", min=0.1)
+    ] = 30.0,
+) -> None:
+    """Run a canned query (list them with no name) or your own with --file.
+
+    Exit codes: 0 done, 2 unknown query, name or option, or a refused query,
+    3 unreadable data, 4 endpoint failure, 6 timeout.
+    """
+    from kzld import queries, tables
+    from kzld.errors import InputError, UsageError
+
+    if name is None and file is None:
+        typer.echo(_listing(queries.catalogue()), nl=False)
+        return
+    if name is not None and file is not None:
+        raise UsageError("give a query name or --file, not both")
+    given = {
+        "post": post,
+        "person": person,
+        "org": org,
+        "date": date,
+        "from": from_,
+        "to": to,
+        "type": type_,
+    }
+    if file is not None:
+        if any(given.values()):
+            raise UsageError("parameters apply to canned queries only, not to --file")
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            raise InputError(str(err), path=str(file)) from None
+        queries.check_read_only(text, str(file))  # before any data is read or host reached
+        results = queries.run_text(text, _engine(endpoint, data, timeout), str(file))
+    else:
+        catalogue = queries.catalogue()
+        if name not in catalogue:
+            import difflib
+
+            close = difflib.get_close_matches(name, list(catalogue), n=3)
+            raise UsageError(
+                f"no canned query named {name!r}",
+                hint=("did you mean: " + ", ".join(close) + "? " if close else "")
+                + "list them with: kzld query",
+            )
+        canned = catalogue[name]
+        results = queries.run_canned(canned, _engine(endpoint, data, timeout), given)
+    typer.echo(tables.render(results, format.value), nl=False)
+
+
+def _engine(endpoint: str | None, data: list[Path] | None, timeout: float):
+    from kzld import queries
+    from kzld.errors import UsageError
+
+    if endpoint is not None:
+        if data:
+            raise UsageError("--data and --endpoint exclude each other", hint="choose one")
+        return queries.RemoteEngine(endpoint, timeout)
+    return queries.local_engine(data_paths(data), timeout)
+
+
+def _listing(catalogue) -> str:
+    lines = []
+    for canned in catalogue.values():
+        params = " ".join(f"[--{p.name} {p.type.upper()}]" for p in canned.params)
+        lines.append(f"{canned.name:<13} {canned.summary}")
+        if params:
+            lines.append(f"{'':<13} {params}")
+    lines.append("")
+    lines.append("Run one with: kzld query NAME [options]; your own with: kzld query --file Q.rq")
+    return "\n".join(lines) + "\n"
+
+
+@app.command()
+def load(
+    endpoint: EndpointOption = None,
+    store: Annotated[
+        str | None,
+        typer.Option(
+            "--store",
+            help="Graph Store Protocol URL; default: derived from --endpoint "
+            "(Oxigraph: .../query -> .../store).",
+            show_default=False,
+        ),
+    ] = None,
+    graph: Annotated[
+        str | None,
+        typer.Option(
+            "--graph", help="Named graph IRI; default graph when absent.", show_default=False
+        ),
+    ] = None,
+    append: Annotated[
+        bool, typer.Option("--append", help="Add to the graph instead of replacing it.")
+    ] = False,
+    data: DataOption = None,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds per request.")] = 300.0,
+) -> None:
+    """Push the data into a triple store through the SPARQL 1.1 Graph Store Protocol.
+
+    Exit codes: 0 loaded, 2 usage error, 3 unreadable data, 4 store failure.
+    """
+    import pyoxigraph as ox
+
+    from kzld import endpoints
+    from kzld.errors import UsageError
+    from kzld.graph import load_graph
+
+    if store is None:
+        if endpoint is None:
+            raise UsageError("give --endpoint URL or --store URL")
+        store = endpoints.store_url_for(endpoint)
+    if graph is not None:
+        try:
+            ox.NamedNode(graph)
+        except ValueError as err:
+            raise UsageError(f"--graph is not an IRI: {err}") from None
+    kgraph = load_graph(data_paths(data))
+    body = ox.serialize(kgraph.sorted_triples(), format=ox.RdfFormat.N_TRIPLES)
+    push = endpoints.graph_store_post if append else endpoints.graph_store_put
+    push(store, body, graph=graph, timeout=timeout)
+    target = f"graph <{graph}>" if graph else "the default graph"
+    verb = "added" if append else "loaded"
+    typer.echo(f"{verb} {len(kgraph)} triples into {target} of {store}")

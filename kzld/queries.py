@@ -1,0 +1,438 @@
+"""The canned-query catalogue, parameter binding, name resolution and the two query engines.
+
+A canned query is a ``.rq`` file in ``queries/`` whose ``#+ key: value`` header (in the
+style of grlc and BASIL) names it, describes it, types its parameters and orders its
+columns. Parameter values are RDF terms: the embedded store receives them through
+pyoxigraph's ``substitutions=``, a remote endpoint through a ``VALUES`` block written from
+the terms; no user text is ever pasted into query text.
+"""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+import re
+import threading
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from kzld.errors import QueryTimeout, UsageError
+
+XSD = "http://www.w3.org/2001/XMLSchema#"
+KZ = "https://w3id.org/kzld/ontology#"
+
+# What each parameter type names, and the class its candidates belong to.
+_NAMED_KINDS = {
+    "post": KZ + "Post",
+    "person": KZ + "Person",
+    "org": KZ + "Organisation",
+    "type": KZ + "Event",
+}
+PARAM_TYPES = frozenset(_NAMED_KINDS) | {"date"}
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: str
+    example: str = ""
+    default: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class CannedQuery:
+    name: str
+    summary: str
+    description: str
+    params: tuple[Param, ...]
+    columns: tuple[str, ...]
+    lists: tuple[str, ...]  # columns holding a GROUP_CONCAT list, sorted for stable output
+    separator: str  # the GROUP_CONCAT separator of those lists
+    text: str
+    path: Path
+
+    def param(self, name: str) -> Param | None:
+        return next((p for p in self.params if p.name == name), None)
+
+
+@dataclass
+class Results:
+    """Rows of a SELECT query, as RDF terms (None where a variable is unbound)."""
+
+    columns: list[str]
+    rows: list[tuple[ox.NamedNode | ox.BlankNode | ox.Literal | None, ...]] = field(
+        default_factory=list
+    )
+
+
+# --------------------------------------------------------------------------- catalogue
+
+
+def catalogue(folder: Path | None = None) -> dict[str, CannedQuery]:
+    """Every canned query in the queries folder (bundled by default), by name."""
+    from kzld.resources import bundled
+
+    folder = folder or bundled("queries")
+    found: dict[str, CannedQuery] = {}
+    for path in sorted(folder.glob("*.rq")):
+        query = read_query(path)
+        found[query.name] = query
+    return found
+
+
+def read_query(path: Path) -> CannedQuery:
+    """Read one .rq file and its header."""
+    text = path.read_text(encoding="utf-8")
+    header: dict[str, str] = {}
+    params: list[Param] = []
+    for line in text.splitlines():
+        if not line.startswith("#+"):
+            continue
+        key, _, value = line[2:].strip().partition(":")
+        key, value = key.strip(), value.strip()
+        if key == "param":
+            params.append(_read_param(value, path))
+        else:
+            header[key] = value
+    for required in ("name", "summary", "columns"):
+        if required not in header:
+            raise UsageError(f"{path}: the header has no '#+ {required}:' line")
+    return CannedQuery(
+        name=header["name"],
+        summary=header["summary"],
+        description=header.get("description", ""),
+        params=tuple(params),
+        columns=tuple(header["columns"].split()),
+        lists=tuple(header.get("lists", "").split()),
+        separator=header.get("separator", ",").strip() + " ",
+        text=text,
+        path=path,
+    )
+
+
+def _read_param(value: str, path: Path) -> Param:
+    # "#+ param: post; type: post; example: minister-of-defence; description: ..."
+    name, *rest = (part.strip() for part in value.split(";"))
+    fields = dict(part.partition(":")[::2] for part in rest)
+    fields = {k.strip(): v.strip() for k, v in fields.items()}
+    kind = fields.get("type", "")
+    if kind not in PARAM_TYPES:
+        raise UsageError(f"{path}: parameter {name!r} has unknown type {kind!r}")
+    return Param(
+        name=name,
+        type=kind,
+        example=fields.get("example", ""),
+        default=fields.get("default", ""),
+        description=fields.get("description", ""),
+    )
+
+
+def lookup_text(name: str) -> str:
+    """A helper query kzld itself runs (queries/lookup/NAME.rq)."""
+    from kzld.resources import bundled
+
+    return (bundled("queries") / "lookup" / f"{name}.rq").read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- engines
+
+
+class LocalEngine:
+    """The embedded pyoxigraph store; queries run in a thread abandoned at the timeout."""
+
+    def __init__(self, store: ox.Store, timeout: float = 30.0):
+        self.store = store
+        self.timeout = timeout
+
+    def select(self, text: str, bindings: dict[str, ox.NamedNode | ox.Literal]) -> Results:
+        substitutions = {ox.Variable(k): v for k, v in bindings.items()}
+        outcome: list[Results | BaseException] = []
+
+        def work() -> None:
+            try:
+                solutions = self.store.query(text, substitutions=substitutions or None)
+                if not isinstance(solutions, ox.QuerySolutions):
+                    raise UsageError("only SELECT queries can be shown as a table")
+                names = [v.value for v in solutions.variables]
+                outcome.append(Results(names, [tuple(s[n] for n in names) for s in solutions]))
+            except BaseException as err:  # handed to the waiting thread
+                outcome.append(err)
+
+        # A daemon thread: pyoxigraph releases the GIL while it evaluates, so a runaway
+        # query can be abandoned here and dies with the process.
+        worker = threading.Thread(target=work, name="kzld-query", daemon=True)
+        worker.start()
+        worker.join(self.timeout)
+        if worker.is_alive():
+            raise QueryTimeout(
+                f"the query ran longer than {self.timeout:g} s and was stopped",
+                hint="narrow it with parameters, or raise --timeout",
+            )
+        result = outcome[0]
+        if isinstance(result, SyntaxError):
+            raise UsageError(f"the query is not valid SPARQL: {result}") from None
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+
+class RemoteEngine:
+    """A SPARQL 1.1 endpoint reached through kzld.endpoints."""
+
+    def __init__(self, endpoint: str, timeout: float = 30.0):
+        self.endpoint = endpoint
+        self.timeout = timeout
+        self.sent: list[str] = []  # every query text sent, for inspection
+
+    def select(self, text: str, bindings: dict[str, ox.NamedNode | ox.Literal]) -> Results:
+        from kzld.endpoints import select
+
+        query = with_values(text, bindings)
+        self.sent.append(query)
+        answer = select(self.endpoint, query, timeout=self.timeout)
+        if "boolean" in answer:
+            raise UsageError("only SELECT queries can be shown as a table")
+        names = list(answer["head"]["vars"])
+        rows = [tuple(_term(b.get(n)) for n in names) for b in answer["results"]["bindings"]]
+        return Results(names, rows)
+
+
+def _term(value: dict | None):
+    if value is None:
+        return None
+    kind = value.get("type")
+    if kind == "uri":
+        return ox.NamedNode(value["value"])
+    if kind == "bnode":
+        return ox.BlankNode(value["value"])
+    if "xml:lang" in value:
+        return ox.Literal(value["value"], language=value["xml:lang"])
+    if "datatype" in value:
+        return ox.Literal(value["value"], datatype=ox.NamedNode(value["datatype"]))
+    return ox.Literal(value["value"])
+
+
+# --------------------------------------------------------------------------- binding
+
+
+def with_values(text: str, bindings: dict[str, ox.NamedNode | ox.Literal]) -> str:
+    """The query with a VALUES block of these terms opening its WHERE clause.
+
+    Each term is written by pyoxigraph (which escapes it), so a value can never end the
+    block early; variable names come from the query header, never from the user."""
+    if not bindings:
+        return text
+    names = sorted(bindings)
+    for name in names:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise UsageError(f"not a SPARQL variable name: {name!r}")
+    row = " ".join(str(bindings[n]) for n in names)
+    block = f" VALUES ({' '.join('?' + n for n in names)}) {{ ({row}) }}"
+    opening = where_opening(text)
+    return text[: opening + 1] + block + text[opening + 1 :]
+
+
+def where_opening(text: str) -> int:
+    """Offset of the '{' that opens the outer WHERE clause."""
+    after_where = False
+    for kind, value, start in tokens(text):
+        if kind == "word" and value.upper() == "WHERE":
+            after_where = True
+        elif kind == "punct" and value == "{":
+            return start  # the first group opens the WHERE clause, with or without WHERE
+    raise UsageError("the query has no WHERE clause" if not after_where else "no '{' after WHERE")
+
+
+_TOKEN = re.compile(
+    r"""
+    (?P<comment>\#[^\n]*)
+  | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
+              |'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")
+  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+  | (?P<var>[?$][A-Za-z0-9_]+)
+  | (?P<word>[A-Za-z_][A-Za-z0-9_\-.]*(?::[^\s{}()\[\];,.]*)?|:[^\s{}()\[\];,.]*)
+  | (?P<space>\s+)
+  | (?P<punct>.)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+
+
+def tokens(text: str):
+    """SPARQL tokens as (kind, text, offset); strings, IRIs and comments are single tokens,
+    so keywords inside them are never seen as keywords."""
+    for match in _TOKEN.finditer(text):
+        kind = match.lastgroup
+        if kind != "space":
+            yield kind, match.group(), match.start()
+
+
+# Keywords a user query may not use: they reach outside the data or change it.
+_REFUSED = {
+    "SERVICE": "SERVICE reaches another endpoint",
+    "FROM": "FROM / FROM NAMED loads graphs from elsewhere",
+    "LOAD": "LOAD fetches a document",
+    "INSERT": "updates are not allowed",
+    "DELETE": "updates are not allowed",
+    "CLEAR": "updates are not allowed",
+    "DROP": "updates are not allowed",
+    "CREATE": "updates are not allowed",
+    "ADD": "updates are not allowed",
+    "MOVE": "updates are not allowed",
+    "COPY": "updates are not allowed",
+    "WITH": "updates are not allowed",
+}
+
+
+def check_read_only(text: str, origin: str = "the query") -> None:
+    """Refuse a user query that could leave the data or change it, before it runs."""
+    for kind, value, start in tokens(text):
+        if kind == "word" and value.upper() in _REFUSED:
+            line = text.count("\n", 0, start) + 1
+            raise UsageError(
+                f"{origin}:{line}: {value.upper()} is refused: {_REFUSED[value.upper()]}",
+                hint="kzld runs read-only SELECT queries over the loaded data only",
+            )
+        if kind == "word" and value.upper() in {"CONSTRUCT", "DESCRIBE", "ASK"}:
+            raise UsageError(
+                f"{origin}: only SELECT queries are supported, not {value.upper()}",
+                hint="rewrite it as a SELECT",
+            )
+
+
+# --------------------------------------------------------------------------- parameters
+
+
+def parse_date(text: str) -> ox.Literal:
+    """A date parameter at the precision given: 2022, 2022-03 or 2022-03-09."""
+    match = re.fullmatch(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?", text.strip())
+    if not match:
+        raise UsageError(
+            f"not a date: {text!r}", hint="write YYYY, YYYY-MM or YYYY-MM-DD, e.g. 2022-01-19"
+        )
+    year, month, day = match.groups()
+    try:
+        datetime.date(int(year), int(month or 1), int(day or 1))
+    except ValueError as err:
+        raise UsageError(f"not a date: {text!r} ({err})") from None
+    datatype = "date" if day else "gYearMonth" if month else "gYear"
+    return ox.Literal(match.group(0), datatype=ox.NamedNode(XSD + datatype))
+
+
+def normalise(name: str) -> str:
+    """A name as compared: no accents, no case, words separated by one space."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(re.sub(r"[\W_]+", " ", plain.casefold()).split())
+
+
+def local_name(iri: str) -> str:
+    return re.split(r"[/#]", iri.rstrip("/"))[-1]
+
+
+def resolve(engine, kind: str, given: str) -> ox.NamedNode:
+    """The one thing of this kind named by an IRI, a slug or any label or spelling."""
+    names: dict[str, set[str]] = {}
+    lookup = lookup_text("types" if kind == "type" else "names")
+    found = engine.select(lookup, {"class": ox.NamedNode(_NAMED_KINDS[kind])})
+    thing_at, name_at = found.columns.index("thing"), found.columns.index("name")
+    for row in found.rows:
+        thing, name = row[thing_at], row[name_at]
+        if isinstance(thing, ox.NamedNode):
+            names.setdefault(thing.value, {local_name(thing.value)})
+            if isinstance(name, ox.Literal):
+                names[thing.value].add(name.value)
+    wanted = given.strip().strip("<>")
+    if wanted in names:
+        return ox.NamedNode(wanted)
+    key = normalise(wanted)
+    exact = sorted(iri for iri, spellings in names.items() if key in map(normalise, spellings))
+    partial = sorted(
+        iri
+        for iri, spellings in names.items()
+        if key and any(f" {key} " in f" {normalise(s)} " for s in spellings)
+    )
+    matches = exact or partial
+    if len(matches) == 1:
+        return ox.NamedNode(matches[0])
+    label = {"org": "organisation", "type": "event type"}.get(kind, kind)
+    if matches:
+        raise UsageError(
+            f"{given!r} names {len(matches)} {label}s: "
+            + ", ".join(local_name(m) for m in matches[:8]),
+            hint=f"give the slug or IRI of the {label} you mean",
+        )
+    every = {normalise(s): iri for iri, spellings in names.items() for s in spellings}
+    close = difflib.get_close_matches(key, list(every), n=5, cutoff=0.6)
+    suggestions = sorted({local_name(every[c]) for c in close})
+    raise UsageError(
+        f"no {label} is named {given!r}",
+        hint=("did you mean: " + ", ".join(suggestions) + "?")
+        if suggestions
+        else f"list them with: kzld query --file (or see the data for {label} slugs)",
+    )
+
+
+def bind(
+    query: CannedQuery, engine, given: dict[str, str | None]
+) -> dict[str, ox.NamedNode | ox.Literal]:
+    """RDF terms for the parameters given: names resolved, dates parsed, the rest refused."""
+    unknown = [name for name, value in given.items() if value and query.param(name) is None]
+    if unknown:
+        accepted = ", ".join("--" + p.name for p in query.params) or "none"
+        raise UsageError(
+            f"query {query.name!r} takes no --{unknown[0]}", hint=f"its parameters: {accepted}"
+        )
+    bindings: dict[str, ox.NamedNode | ox.Literal] = {}
+    for param in query.params:
+        value = given.get(param.name) or param.default
+        if not value:
+            continue
+        if param.type == "date":
+            bindings[param.name] = parse_date(value)
+        else:
+            bindings[param.name] = resolve(engine, param.type, value)
+    return bindings
+
+
+# --------------------------------------------------------------------------- running
+
+
+def run_canned(query: CannedQuery, engine, given: dict[str, str | None]) -> Results:
+    """Run a canned query with its parameters; columns in the header's order."""
+    bindings = bind(query, engine, given)
+    raw = engine.select(query.text, bindings)
+    index = [raw.columns.index(c) for c in query.columns]
+    lists = {query.columns.index(c) for c in query.lists}
+    rows = []
+    for row in raw.rows:
+        picked = [row[i] for i in index]
+        for i in lists:
+            picked[i] = _sorted_list(picked[i], query.separator)
+        rows.append(tuple(picked))
+    return Results(list(query.columns), rows)
+
+
+def run_text(text: str, engine, origin: str = "the query") -> Results:
+    """Run a user's read-only SELECT query."""
+    check_read_only(text, origin)
+    return engine.select(text, {})
+
+
+def _sorted_list(term, separator: str):
+    # GROUP_CONCAT's order differs between engines and stores: sort the items.
+    if not isinstance(term, ox.Literal) or not term.value:
+        return term
+    items = sorted(set(term.value.split(separator)))
+    return ox.Literal(separator.join(items))
+
+
+def local_engine(paths: Sequence[Path], timeout: float) -> LocalEngine:
+    from kzld.graph import load_graph
+
+    return LocalEngine(load_graph(paths).store(), timeout)
