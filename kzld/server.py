@@ -196,7 +196,7 @@ class Outcome:
     """A finished query: solutions, a boolean, or triples, cut at the row limit."""
 
     variables: list[str] | None = None
-    rows: list[ox.QuerySolution] | None = None
+    rows: list[tuple] | None = None  # one term (or None) per variable
     boolean: bool | None = None
     triples: list[ox.Triple] | None = None
     truncated: bool = False
@@ -219,7 +219,8 @@ def evaluate(store: ox.Store, text: str, limits: Limits, slots: threading.Semaph
         try:
             box["outcome"] = _collect(store, text, limits.max_rows, deadline)
         except BaseException as err:  # handed to the waiting request thread
-            box["error"] = err
+            # Without its traceback: pyoxigraph objects in those frames must die here.
+            box["error"] = err.with_traceback(None)
         finally:
             slots.release()
             done.set()
@@ -240,20 +241,27 @@ def evaluate(store: ox.Store, text: str, limits: Limits, slots: threading.Semaph
 
 
 def _collect(store: ox.Store, text: str, max_rows: int, deadline: float) -> Outcome:
+    """Evaluate and copy the answer out: pyoxigraph's result objects may only be dropped
+    on the thread that made them."""
     result = store.query(text)
     if isinstance(result, ox.QueryBoolean):
         return Outcome(boolean=bool(result))
-    items = []
-    truncated = False
+    names = [v.value for v in result.variables] if isinstance(result, ox.QuerySolutions) else []
+    items: list = []
+    truncated = expired = False
     for item in result:
         if time.monotonic() > deadline:
-            raise _Expired()
+            expired = True
+            break
         if len(items) == max_rows:
             truncated = True
             break
-        items.append(item)
-    if isinstance(result, ox.QuerySolutions):
-        names = [v.value for v in result.variables]
+        items.append(tuple(item[n] for n in names) if names else item)
+    is_select = isinstance(result, ox.QuerySolutions)
+    del result
+    if expired:
+        raise _Expired()
+    if is_select:
         return Outcome(variables=names, rows=items, truncated=truncated)
     return Outcome(triples=items, truncated=truncated)
 
@@ -291,7 +299,11 @@ def write_results(outcome: Outcome, media: str) -> bytes:
             doc: dict = {"head": {}, "boolean": outcome.boolean}
         else:
             bindings = [
-                {v: _json_term(row[v]) for v in outcome.variables if row[v] is not None}
+                {
+                    v: _json_term(t)
+                    for v, t in zip(outcome.variables, row, strict=True)
+                    if t is not None
+                }
                 for row in outcome.rows
             ]
             doc = {"head": {"vars": outcome.variables}, "results": {"bindings": bindings}}
@@ -303,12 +315,12 @@ def write_results(outcome: Outcome, media: str) -> bytes:
         writer = csv.writer(buffer, lineterminator="\r\n")
         writer.writerow(outcome.variables)
         for row in outcome.rows:
-            writer.writerow([_csv_value(row[v]) for v in outcome.variables])
+            writer.writerow([_csv_value(t) for t in row])
         return buffer.getvalue().encode("utf-8")
     # TSV: terms in their N-Triples form, which escapes tabs and newlines.
     lines = ["\t".join("?" + v for v in outcome.variables)]
     for row in outcome.rows:
-        lines.append("\t".join("" if row[v] is None else str(row[v]) for v in outcome.variables))
+        lines.append("\t".join("" if t is None else str(t) for t in row))
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
@@ -336,9 +348,9 @@ def _xml_results(outcome: Outcome) -> str:
         out.append("<results>")
         for row in outcome.rows:
             cells = "".join(
-                f'<binding name="{escape(v)}">{_xml_term(row[v])}</binding>'
-                for v in outcome.variables
-                if row[v] is not None
+                f'<binding name="{escape(v)}">{_xml_term(t)}</binding>'
+                for v, t in zip(outcome.variables, row, strict=True)
+                if t is not None
             )
             out.append(f"<result>{cells}</result>")
         out.append("</results>")
