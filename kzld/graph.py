@@ -25,7 +25,9 @@ GENID = "https://w3id.org/kzld/.well-known/genid/"
 # rather than skip them, so that nothing a user meant to publish disappears silently.
 _FOREIGN_RDF = {".rdf", ".owl", ".xml", ".n3", ".trig", ".nq", ".json", ".jsonl", ".hdt"}
 
-_POSITION = re.compile(r"^Parser error at line (\d+) (?:between columns (\d+) and \d+|column (\d+))")
+_POSITION = re.compile(
+    r"^Parser error at line (\d+) (?:between columns (\d+) and \d+|column (\d+))"
+)
 _ALLOWED_SCHEMES = re.compile(r"^(https?|urn|mailto|tag):", re.IGNORECASE)
 
 

@@ -1,8 +1,55 @@
-"""SHACL validation of a loaded graph: findings, a report, and its renderings."""
+"""SHACL validation of a loaded graph: a lint of the shapes, findings, and the report."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, astuple, dataclass
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from kzld.errors import CheckFailed, InputError, UsageError
+from kzld.graph import GENID, KGraph, load_graph
+from kzld.resources import bundled
+
+SH = "http://www.w3.org/ns/shacl#"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+RDF_FIRST = "http://www.w3.org/1999/02/22-rdf-syntax-ns#first"
+RDF_REST = "http://www.w3.org/1999/02/22-rdf-syntax-ns#rest"
+RDF_NIL = "http://www.w3.org/1999/02/22-rdf-syntax-ns#nil"
+RDFS_SUBCLASS = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
+OWL_ONTOLOGY = "http://www.w3.org/2002/07/owl#Ontology"
+
+SEVERITIES = ("Violation", "Warning", "Info")
+
+# Terms from these vocabularies need no declaration in the kzld ontology.
+STANDARD_NAMESPACES = (
+    "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "http://www.w3.org/2000/01/rdf-schema#",
+    "http://www.w3.org/2002/07/owl#",
+    "http://www.w3.org/2001/XMLSchema#",
+    "http://www.w3.org/2004/02/skos/core#",
+    "http://purl.org/dc/terms/",
+    "https://schema.org/",
+    "http://www.w3.org/ns/prov#",
+    "http://www.w3.org/ns/org#",
+)
+
+# Short names in the text report; the Turtle and JSON reports keep full IRIs.
+PREFIXES = {
+    "kz": "https://w3id.org/kzld/ontology#",
+    "ksh": "https://w3id.org/kzld/shapes#",
+    "sh": SH,
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "dcterms": "http://purl.org/dc/terms/",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+    "wd": "http://www.wikidata.org/entity/",
+    "genid": GENID,
+    "id": "https://w3id.org/kzld/id/",
+}
 
 
 @dataclass(frozen=True, order=True)
@@ -17,3 +64,531 @@ class Finding:
     shape: str  # source shape, N-Triples form (skolemised IRIs, no blank nodes)
     constraint: str  # constraint component IRI, N-Triples form
     source_file: str | None  # data file the focus node comes from (KGraph.origins)
+
+
+@dataclass(frozen=True)
+class Report:
+    """The outcome of one validation: findings in a stable order, and their renderings."""
+
+    findings: tuple[Finding, ...]
+    fail_on: str = "violation"  # "violation" | "warning"
+
+    @property
+    def conforms(self) -> bool:
+        failing = {"Violation"} if self.fail_on == "violation" else {"Violation", "Warning"}
+        return not any(f.severity in failing for f in self.findings)
+
+    def count(self, severity: str) -> int:
+        return sum(1 for f in self.findings if f.severity == severity)
+
+    def summary(self) -> str:
+        counts = ", ".join(
+            f"{self.count(s)} {s.lower()}{'' if self.count(s) == 1 or s == 'Info' else 's'}"
+            for s in SEVERITIES
+        )
+        verdict = "conforms" if self.conforms else "does not conform"
+        return f"{verdict}: {counts}"
+
+    def to_text(self) -> str:
+        lines: list[str] = []
+        for severity in SEVERITIES:
+            for f in self.findings:
+                if f.severity != severity:
+                    continue
+                lines.append(f"{f.severity}: {_short(f.focus)}")
+                lines.append(f"  message: {f.message}")
+                if f.path:
+                    lines.append(f"  path:    {_short(f.path)}")
+                if f.value:
+                    lines.append(f"  value:   {_short(f.value)}")
+                lines.append(f"  shape:   {_short(f.shape)} ({_short(f.constraint)})")
+                if f.source_file:
+                    lines.append(f"  file:    {f.source_file}")
+        lines.append(self.summary())
+        return "\n".join(lines) + "\n"
+
+    def to_json(self) -> str:
+        body = {
+            "conforms": self.conforms,
+            "failOn": self.fail_on,
+            "counts": {s: self.count(s) for s in SEVERITIES},
+            "findings": [asdict(f) for f in self.findings],
+        }
+        return json.dumps(body, indent=2, ensure_ascii=False) + "\n"
+
+    def to_turtle(self) -> str:
+        """A SHACL validation report graph; results are numbered in the findings' order."""
+        sh = _SHNode
+        report = ox.BlankNode("report")
+        triples = [
+            ox.Triple(report, ox.NamedNode(RDF_TYPE), sh("ValidationReport")),
+            ox.Triple(
+                report,
+                sh("conforms"),
+                ox.Literal(str(self.conforms).lower(), datatype=_XSD_BOOLEAN),
+            ),
+        ]
+        for n, f in enumerate(self.findings, start=1):
+            result = ox.BlankNode(f"r{n}")
+            triples.append(ox.Triple(report, sh("result"), result))
+            triples.append(ox.Triple(result, ox.NamedNode(RDF_TYPE), sh("ValidationResult")))
+            triples.append(ox.Triple(result, sh("resultSeverity"), sh(f.severity)))
+            triples.append(ox.Triple(result, sh("focusNode"), _term(f.focus)))
+            if f.path and f.path.startswith("<") and f.path.endswith(">") and " " not in f.path:
+                triples.append(ox.Triple(result, sh("resultPath"), _term(f.path)))
+            if f.value:
+                triples.append(ox.Triple(result, sh("value"), _term(f.value)))
+            triples.append(ox.Triple(result, sh("resultMessage"), ox.Literal(f.message)))
+            triples.append(ox.Triple(result, sh("sourceShape"), _term(f.shape)))
+            triples.append(ox.Triple(result, sh("sourceConstraintComponent"), _term(f.constraint)))
+            if f.source_file:
+                triples.append(ox.Triple(result, _DCTERMS_SOURCE, ox.Literal(f.source_file)))
+        prefixes = {k: PREFIXES[k] for k in ("sh", "kz", "ksh", "xsd", "dcterms")}
+        return ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=prefixes).decode()
+
+
+_XSD_BOOLEAN = ox.NamedNode("http://www.w3.org/2001/XMLSchema#boolean")
+_DCTERMS_SOURCE = ox.NamedNode("http://purl.org/dc/terms/source")
+
+
+def _SHNode(local: str) -> ox.NamedNode:
+    return ox.NamedNode(SH + local)
+
+
+def _term(text: str) -> ox.NamedNode | ox.Literal:
+    """Parse one term written in N-Triples form back into a term."""
+    triple = next(iter(ox.parse(f"<urn:s> <urn:p> {text} .", format=ox.RdfFormat.N_TRIPLES)))
+    return triple.object
+
+
+def _short(text: str) -> str:
+    """An IRI or typed literal in N-Triples form, with known namespaces abbreviated."""
+    if text.startswith("<") and text.endswith(">"):
+        iri = text[1:-1]
+        for prefix, ns in PREFIXES.items():
+            if iri.startswith(ns):
+                return f"{prefix}:{iri[len(ns) :]}"
+        return text
+    for prefix, ns in PREFIXES.items():
+        if text.startswith('"') and text.endswith(">") and f"^^<{ns}" in text:
+            head, _, local = text.rpartition(f"^^<{ns}")
+            return f"{head}^^{prefix}:{local[:-1]}"
+    return text
+
+
+# --- Loading and linting the shapes --------------------------------------------------
+
+
+def load_shapes(paths: Iterable[Path | str] | None = None) -> KGraph:
+    """The shapes graph: given files or folders, or the bundled shapes."""
+    return load_graph(list(paths) if paths else [bundled("shapes")])
+
+
+def lint_shapes(shapes: KGraph, data: KGraph) -> None:
+    """Refuse a shapes graph that would validate nothing while reporting success."""
+    problems: list[tuple[str, ox.NamedNode | None, str]] = []  # (message, subject, needle)
+    terms = _shacl_terms()
+    by_subject: dict[ox.NamedNode, list[ox.Triple]] = {}
+    for t in shapes.triples:
+        by_subject.setdefault(t.subject, []).append(t)
+        for term in (t.subject, t.predicate, t.object):
+            if not isinstance(term, ox.NamedNode):
+                continue
+            iri = term.value
+            if iri.startswith("http://www.w3.org/ns/shacl") and not iri.startswith(SH):
+                problems.append((f"<{iri}> is not in the SHACL namespace <{SH}>", t.subject, iri))
+            elif iri.startswith(SH) and iri[len(SH) :] not in terms:
+                local = iri[len(SH) :]
+                problems.append((f"sh:{local} is not a SHACL term (misspelt?)", t.subject, local))
+
+    declared = _declared_terms(data)
+    referenced = {t.object for t in shapes.triples if t.predicate.value in _SHAPE_REFERENCES}
+    for member in _list_members(shapes, {SH + "and", SH + "or", SH + "xone"}):
+        referenced.add(member)
+    for subject, triples in sorted(by_subject.items(), key=lambda kv: kv[0].value):
+        predicates = {t.predicate.value for t in triples}
+        types = {t.object.value for t in triples if t.predicate.value == RDF_TYPE}
+        is_shape = (
+            bool({SH + "NodeShape", SH + "PropertyShape"} & types) or SH + "path" in predicates
+        )
+        if is_shape and subject not in referenced and not predicates & _TARGETS:
+            problems.append((f"shape {_short(str(subject))} targets nothing", subject, ""))
+        for t in triples:
+            if t.predicate.value in (SH + "targetClass", SH + "class"):
+                cls = t.object.value
+                if cls not in declared and not cls.startswith(STANDARD_NAMESPACES):
+                    problems.append(
+                        (
+                            f"shape {_short(str(subject))} names class {_short(str(t.object))}, "
+                            "which the ontology does not declare and the data does not use",
+                            subject,
+                            cls.rsplit("#", 1)[-1].rsplit("/", 1)[-1],
+                        )
+                    )
+    for subject, prop in _path_predicates(shapes):
+        if prop not in declared and not prop.startswith(STANDARD_NAMESPACES):
+            local = prop.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+            problems.append(
+                (f"shape path {_short(f'<{prop}>')} is not a declared property", subject, local)
+            )
+    if problems:
+        message, subject, needle = problems[0]
+        where = shapes.origin_of(subject) if subject is not None else None
+        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        raise InputError(
+            f"broken shapes: {message}{more}",
+            path=str(where) if where else None,
+            line=_line_in(where, needle) if where and needle else None,
+            hint="fix the shapes; a broken shapes graph would report data as conforming",
+        )
+
+
+_TARGETS = {
+    SH + "targetClass",
+    SH + "targetNode",
+    SH + "targetSubjectsOf",
+    SH + "targetObjectsOf",
+    SH + "target",
+}
+_SHAPE_REFERENCES = {SH + "property", SH + "node", SH + "qualifiedValueShape", SH + "not"}
+_PATH_LISTS = {SH + "alternativePath"}
+_PATH_WRAPPERS = {
+    SH + "inversePath",
+    SH + "zeroOrMorePath",
+    SH + "oneOrMorePath",
+    SH + "zeroOrOnePath",
+}
+
+
+def _shacl_terms() -> set[str]:
+    """Every term the SHACL vocabulary defines, read from the copy pySHACL ships."""
+    import pyshacl
+
+    vocabulary = Path(pyshacl.__file__).parent / "assets" / "shacl.ttl"
+    return {
+        t.subject.value[len(SH) :]
+        for t in ox.parse(path=str(vocabulary), format=ox.RdfFormat.TURTLE)
+        if isinstance(t.subject, ox.NamedNode) and t.subject.value.startswith(SH)
+    }
+
+
+def _declared_terms(data: KGraph) -> set[str]:
+    """Classes and properties the data declares or uses, with the bundled ontology's."""
+    declared: set[str] = set()
+    graphs = [data] if _has_ontology(data) else [data, _bundled_ontology()]
+    for graph in graphs:
+        for t in graph.triples:
+            declared.add(t.predicate.value)
+            if t.predicate.value == RDF_TYPE and isinstance(t.object, ox.NamedNode):
+                declared.add(t.object.value)
+                if t.object.value.startswith(
+                    "http://www.w3.org/2002/07/owl#"
+                ) or t.object.value in (
+                    "http://www.w3.org/2000/01/rdf-schema#Class",
+                    "http://www.w3.org/1999/02/22-rdf-syntax-ns#Property",
+                    "http://www.w3.org/2000/01/rdf-schema#Datatype",
+                ):
+                    if isinstance(t.subject, ox.NamedNode):
+                        declared.add(t.subject.value)
+    return declared
+
+
+def _list_members(graph: KGraph, predicates: set[str]) -> list[ox.NamedNode]:
+    firsts = {t.subject: t.object for t in graph.triples if t.predicate.value == RDF_FIRST}
+    rests = {t.subject: t.object for t in graph.triples if t.predicate.value == RDF_REST}
+    members = []
+    for t in graph.triples:
+        if t.predicate.value in predicates:
+            node = t.object
+            while node in firsts:
+                members.append(firsts[node])
+                node = rests.get(node)
+    return members
+
+
+def _path_predicates(shapes: KGraph) -> list[tuple[ox.NamedNode, str]]:
+    """Every predicate IRI a shape's sh:path walks, with the shape naming it."""
+    out: dict[ox.NamedNode, dict[ox.NamedNode, ox.Term]] = {}
+    for t in shapes.triples:
+        out.setdefault(t.subject, {})[t.predicate] = t.object
+    found: list[tuple[ox.NamedNode, str]] = []
+
+    def walk(shape: ox.NamedNode, node: ox.Term) -> None:
+        props = out.get(node, {})
+        complex_path = {p.value for p in props} & (_PATH_LISTS | _PATH_WRAPPERS | {RDF_FIRST})
+        if not complex_path:
+            found.append((shape, node.value))
+            return
+        for p, o in props.items():
+            if p.value in _PATH_WRAPPERS:
+                walk(shape, o)
+            elif p.value in _PATH_LISTS or p.value == RDF_FIRST:
+                item = o if p.value == RDF_FIRST else o
+                while item in out and ox.NamedNode(RDF_FIRST) in out[item]:
+                    walk(shape, out[item][ox.NamedNode(RDF_FIRST)])
+                    item = out[item].get(ox.NamedNode(RDF_REST))
+                if p.value == RDF_FIRST:
+                    return
+
+    for t in shapes.triples:
+        if t.predicate.value == SH + "path":
+            walk(t.subject, t.object)
+    return found
+
+
+def _line_in(path: Path, needle: str) -> int | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    index = text.find(needle)
+    return None if index < 0 else text.count("\n", 0, index) + 1
+
+
+# --- Validation ----------------------------------------------------------------------
+
+Engine = Callable[[KGraph, KGraph], list[Finding]]
+
+
+def validate(
+    graph: KGraph,
+    shapes: KGraph | None = None,
+    *,
+    engine: str = "pyshacl",
+    fail_on: str = "violation",
+) -> Report:
+    """Validate a graph against the shapes (bundled by default) and report every finding.
+
+    When the graph holds no owl:Ontology, the bundled ontology is added so that targets
+    such as kz:Event reach instances of its subclasses.
+    """
+    if fail_on not in ("violation", "warning"):
+        raise UsageError(f"unknown --fail-on level {fail_on!r}", hint="use violation or warning")
+    run = ENGINES.get(engine)
+    if run is None:
+        raise UsageError(f"unknown validation engine {engine!r}", hint="use " + ", ".join(ENGINES))
+    shapes = shapes if shapes is not None else load_shapes()
+    data = graph if _has_ontology(graph) else _merge(graph, _bundled_ontology())
+    lint_shapes(shapes, data)
+    if not _has_targets(shapes, data):
+        raise CheckFailed(
+            "the data holds nothing the shapes check: no instance of any class they target",
+            hint="pass the data files with --data (an empty or ontology-only graph never conforms)",
+        )
+    return Report(findings=tuple(sorted(run(data, shapes), key=_order)), fail_on=fail_on)
+
+
+def _order(finding: Finding) -> tuple[str, ...]:
+    """Sort key: a missing path or value sorts first (None and str do not compare)."""
+    return tuple("" if part is None else part for part in astuple(finding))
+
+
+def _has_ontology(graph: KGraph) -> bool:
+    return any(
+        t.predicate.value == RDF_TYPE and t.object.value == OWL_ONTOLOGY for t in graph.triples
+    )
+
+
+_ontology_cache: list[KGraph] = []
+
+
+def _bundled_ontology() -> KGraph:
+    if not _ontology_cache:
+        _ontology_cache.append(load_graph([bundled("ontology")]))
+    return _ontology_cache[0]
+
+
+def _merge(graph: KGraph, extra: KGraph) -> KGraph:
+    seen = dict.fromkeys(graph.triples)
+    seen.update(dict.fromkeys(extra.triples))
+    origins = dict(extra.origins)
+    origins.update(graph.origins)
+    return KGraph(triples=list(seen), origins=origins, files=graph.files + extra.files)
+
+
+def _has_targets(shapes: KGraph, data: KGraph) -> bool:
+    """Whether any node in the data is an instance of a class the shapes target."""
+    targets = {t.object for t in shapes.triples if t.predicate.value == SH + "targetClass"}
+    subclasses: dict[ox.Term, set[ox.Term]] = {}
+    for t in data.triples:
+        if t.predicate.value == RDFS_SUBCLASS:
+            subclasses.setdefault(t.object, set()).add(t.subject)
+    closure, todo = set(), list(targets)
+    while todo:
+        cls = todo.pop()
+        if cls not in closure:
+            closure.add(cls)
+            todo.extend(subclasses.get(cls, ()))
+    return any(t.predicate.value == RDF_TYPE and t.object in closure for t in data.triples)
+
+
+def _source_file(graph: KGraph, focus: ox.Term) -> str | None:
+    origin = graph.origin_of(focus) if isinstance(focus, ox.NamedNode) else None
+    if origin is None:
+        return None
+    try:
+        return str(Path(origin).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(origin)
+
+
+# --- The pyshacl engine --------------------------------------------------------------
+
+
+def _pyshacl_findings(data: KGraph, shapes: KGraph) -> list[Finding]:
+    """Run pySHACL on copies of both graphs, read its report back as findings."""
+    import pyshacl
+    from pyshacl.errors import ReportableRuntimeError
+    from rdflib import BNode, Graph
+    from rdflib.namespace import SH as S
+
+    # Both graphs are fresh copies made here, so pySHACL may work on them in place; the
+    # data graph must stay ours for its prepared-query cache to be used.
+    data_graph = _to_rdflib(data.triples, unskolemise=False, graph=_prepared_query_graph_class()())
+    shapes_graph = _to_rdflib(shapes.triples, unskolemise=True, graph=Graph())
+    try:
+        _, report, _ = pyshacl.validate(
+            data_graph,
+            shacl_graph=shapes_graph,
+            inference="none",
+            advanced=True,
+            meta_shacl=True,
+            inplace=True,
+            allow_warnings=False,
+        )
+    except ReportableRuntimeError as err:
+        raise InputError(
+            f"broken shapes: {err.message.splitlines()[0]}",
+            hint="the shapes graph is not valid SHACL (checked against SHACL-SHACL)",
+        ) from None
+    assert isinstance(report, Graph)
+    findings = []
+    # Only the report's own results: pySHACL also types the nested sh:detail ones.
+    for result in report.objects(None, S.result):
+        focus = report.value(result, S.focusNode)
+        path = report.value(result, S.resultPath)
+        value = report.value(result, S.value)
+        messages = sorted(str(m) for m in report.objects(result, S.resultMessage))
+        shape = report.value(result, S.sourceShape)
+        findings.append(
+            Finding(
+                severity=str(report.value(result, S.resultSeverity)).rsplit("#", 1)[-1],
+                focus=_nt(focus),
+                path=None if path is None else _path_text(report, path),
+                value=None if value is None else _nt(value),
+                message="; ".join(messages) or "(no message)",
+                shape=_nt(shape) if not isinstance(shape, BNode) else f"<{GENID}{shape}>",
+                constraint=_nt(report.value(result, S.sourceConstraintComponent)),
+                source_file=_source_file(data, _from_rdflib(focus)),
+            )
+        )
+    return findings
+
+
+def _native_findings(data: KGraph, shapes: KGraph) -> list[Finding]:
+    """The native engine: shapes compiled to SPARQL on the pyoxigraph store."""
+    from kzld.shacl_native import validate_native
+
+    return validate_native(data, shapes)
+
+
+ENGINES: dict[str, Engine] = {"pyshacl": _pyshacl_findings, "native": _native_findings}
+
+
+@functools.lru_cache(maxsize=64)
+def _prepared(text: str):
+    from rdflib.plugins.sparql import prepareQuery
+
+    return prepareQuery(text)
+
+
+@functools.cache
+def _prepared_query_graph_class():
+    from rdflib import Graph
+
+    class PreparedQueryGraph(Graph):
+        """pySHACL sends the same SPARQL text once per focus node, which rdflib would parse
+        every time (a fifth of a second each); this graph parses each text once."""
+
+        def query(self, query_object, *args, **kwargs):
+            if isinstance(query_object, str):
+                query_object = _prepared(query_object)
+            return super().query(query_object, *args, **kwargs)
+
+    return PreparedQueryGraph
+
+
+def _to_rdflib(triples: Iterable[ox.Triple], *, unskolemise: bool, graph):
+    """Fill an rdflib graph with these triples, literals kept as written. In shapes, kzld's
+    skolem IRIs turn back into blank nodes: pySHACL reads a path or list only from those."""
+    from rdflib import BNode, Literal, URIRef
+
+    def convert(term):
+        if isinstance(term, ox.NamedNode):
+            if unskolemise and term.value.startswith(GENID):
+                return BNode(term.value[len(GENID) :])
+            return URIRef(term.value)
+        if isinstance(term, ox.BlankNode):
+            return BNode(term.value)
+        if term.language:
+            return Literal(term.value, lang=term.language, normalize=False)
+        return Literal(term.value, datatype=URIRef(term.datatype.value), normalize=False)
+
+    for t in triples:
+        graph.add((convert(t.subject), convert(t.predicate), convert(t.object)))
+    return graph
+
+
+def _from_rdflib(node) -> ox.Term:
+    from rdflib import BNode, URIRef
+
+    if isinstance(node, URIRef):
+        return ox.NamedNode(str(node))
+    if isinstance(node, BNode):
+        return ox.NamedNode(GENID + str(node))
+    return _term(node.n3())
+
+
+def _nt(node) -> str:
+    """N-Triples form of an rdflib term (blank nodes as their kzld skolem IRIs)."""
+    from rdflib import BNode, Literal
+
+    if isinstance(node, BNode):
+        return f"<{GENID}{node}>"
+    if isinstance(node, Literal):
+        return str(_oxliteral(node))
+    return f"<{node}>"
+
+
+def _oxliteral(node) -> ox.Literal:
+    if node.language:
+        return ox.Literal(str(node), language=node.language)
+    if node.datatype:
+        return ox.Literal(str(node), datatype=ox.NamedNode(str(node.datatype)))
+    return ox.Literal(str(node))
+
+
+def _path_text(graph, node) -> str:
+    """A result path as N-Triples IRI, or as a SPARQL property path when complex."""
+    from rdflib import BNode, URIRef
+    from rdflib.collection import Collection
+    from rdflib.namespace import SH as S
+
+    if isinstance(node, URIRef):
+        return f"<{node}>"
+    assert isinstance(node, BNode)
+    alternatives = graph.value(node, S.alternativePath)
+    if alternatives is not None:
+        return "(" + "|".join(_path_text(graph, n) for n in Collection(graph, alternatives)) + ")"
+    for predicate, suffix in (
+        (S.zeroOrMorePath, "*"),
+        (S.oneOrMorePath, "+"),
+        (S.zeroOrOnePath, "?"),
+    ):
+        inner = graph.value(node, predicate)
+        if inner is not None:
+            return f"({_path_text(graph, inner)}){suffix}"
+    inverse = graph.value(node, S.inversePath)
+    if inverse is not None:
+        return "^" + _path_text(graph, inverse)
+    return "/".join(_path_text(graph, n) for n in Collection(graph, node))

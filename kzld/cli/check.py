@@ -1,3 +1,75 @@
-"""Commands of this group (to be written)."""
+"""The validate command: SHACL validation of the data, reported as text, Turtle or JSON."""
 
 from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kzld.cli import DataOption, app, data_paths
+
+
+class ReportFormat(StrEnum):
+    text = "text"
+    turtle = "turtle"
+    json = "json"
+
+
+class FailOn(StrEnum):
+    violation = "violation"
+    warning = "warning"
+
+
+class EngineName(StrEnum):
+    pyshacl = "pyshacl"
+    native = "native"
+
+
+@app.command()
+def validate(
+    data: DataOption = None,
+    shapes: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--shapes",
+            help="SHACL shapes file or folder; repeatable. Default: the bundled shapes.",
+            show_default=False,
+        ),
+    ] = None,
+    format: Annotated[
+        ReportFormat, typer.Option("--format", "-f", help="Report format.")
+    ] = ReportFormat.text,
+    fail_on: Annotated[
+        FailOn,
+        typer.Option("--fail-on", help="Lowest severity that makes the data fail (exit 1)."),
+    ] = FailOn.violation,
+    engine: Annotated[
+        EngineName, typer.Option("--engine", help="SHACL engine; pyshacl is the reference.")
+    ] = EngineName.pyshacl,
+) -> None:
+    """Check the data against the SHACL shapes and report every finding.
+
+    Exit codes: 0 conforms, 1 does not conform (or nothing to check), 2 usage error,
+    3 unreadable data or broken shapes.
+    """
+    from kzld.errors import CheckFailed
+    from kzld.graph import load_graph
+    from kzld.validation import load_shapes
+    from kzld.validation import validate as run_validation
+
+    graph = load_graph(data_paths(data))
+    report = run_validation(graph, load_shapes(shapes), engine=engine.value, fail_on=fail_on.value)
+    if format is ReportFormat.text:
+        typer.echo(report.to_text(), nl=False)
+    elif format is ReportFormat.turtle:
+        typer.echo(report.to_turtle(), nl=False)
+    else:
+        typer.echo(report.to_json(), nl=False)
+    if not report.conforms:
+        raise CheckFailed(
+            f"the data does not conform ({report.summary().split(': ', 1)[1]})",
+            hint="fix the findings above"
+            + ("" if fail_on is FailOn.warning else "; warnings alone do not fail"),
+        )
