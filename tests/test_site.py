@@ -1,0 +1,234 @@
+"""`kzld site` and the timeline picture: pages, links, escaping, determinism, and the SVG
+read back as XML."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pyoxigraph as ox
+import pytest
+
+from kzld.graph import load_graph
+from kzld.site import Index, build_site
+from kzld.timeline import span_of, timeline_svg
+
+FIXTURE = Path(__file__).parent / "fixtures" / "web.ttl"
+ID = "https://w3id.org/kzld/id/"
+KZ = "https://w3id.org/kzld/ontology#"
+SVG = "{http://www.w3.org/2000/svg}"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+MINISTER = ID + "post/minister-of-defence"
+
+
+@pytest.fixture(scope="module")
+def fixture_site(tmp_path_factory):
+    out = tmp_path_factory.mktemp("site")
+    (out / "kzld.ttl").write_text("# a dump left by kzld build\n", encoding="utf-8")
+    (out / "SHA256SUMS").write_text("", encoding="utf-8")
+    build_site(load_graph([FIXTURE]), out)
+    return out
+
+
+def test_site_has_landing_entity_ontology_and_timeline(fixture_site):
+    for name in [
+        "index.html",
+        "ontology.html",
+        "timeline.svg",
+        "id/person/murat-bektanov.html",
+        "id/tenure/murat-bektanov--minister-of-defence.html",
+    ]:
+        assert (fixture_site / name).is_file(), name
+    landing = (fixture_site / "index.html").read_text(encoding="utf-8")
+    assert '<a href="kzld.ttl">kzld.ttl</a>' in landing
+    assert '<a href="SHA256SUMS">SHA256SUMS</a>' in landing
+    assert '<a href="timeline.svg">' not in landing or "<svg" in landing
+    assert "<svg" in landing  # the timeline is drawn in the page itself
+
+
+def test_entity_page_content_and_escaping(fixture_site):
+    page = (fixture_site / "id/tenure/murat-bektanov--minister-of-defence.html").read_text()
+    assert '<blockquote lang="en">Bektanov was &lt;b&gt;dismissed&lt;/b&gt; on 19 January' in page
+    assert '<a href="../source/test-source-2023.html">A test source (2023)</a>' in page
+    assert '2021-08-31</span> <span class="meta">(day)' in page
+    evil = (fixture_site / "id/person/script-kiddie.html").read_text()
+    assert "<script>" not in evil and "&lt;script&gt;alert(1)&lt;/script&gt;" in evil
+
+
+def test_every_relative_link_resolves(fixture_site):
+    pages = sorted(fixture_site.rglob("*.html")) + [fixture_site / "timeline.svg"]
+    checked = 0
+    for page in pages:
+        for href in re.findall(r'href="([^"]+)"', page.read_text(encoding="utf-8")):
+            parts = urlsplit(href)
+            if parts.scheme or not parts.path:
+                continue
+            target = (page.parent / parts.path).resolve()
+            assert target.is_file(), f"{page.relative_to(fixture_site)} links to missing {href}"
+            checked += 1
+    assert checked > 30
+
+
+def test_site_is_deterministic_across_hash_seeds(run_kzld, tmp_path):
+    outs = []
+    for seed in ("0", "4242"):
+        out = tmp_path / seed
+        result = run_kzld("site", "--data", FIXTURE, "--out", out, env={"PYTHONHASHSEED": seed})
+        assert result.exit_code == 0, result.stderr
+        outs.append(
+            {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+        )
+    assert outs[0] == outs[1]
+
+
+def test_site_into_a_file_is_an_output_error(kzld, tmp_path):
+    blocker = tmp_path / "taken"
+    blocker.write_text("not a folder", encoding="utf-8")
+    result = kzld("site", "--data", FIXTURE, "--out", blocker)
+    assert result.exit_code == 5
+    assert "cannot write" in result.stderr and "hint:" in result.stderr
+    assert blocker.read_text(encoding="utf-8") == "not a folder"
+
+
+def test_ontology_page_documents_every_class_and_property(bundled_graph, tmp_path):
+    build_site(bundled_graph, tmp_path)
+    page = (tmp_path / "ontology.html").read_text(encoding="utf-8")
+    owl = "http://www.w3.org/2002/07/owl#"
+    declared = {
+        t.subject.value[len(KZ) :]
+        for t in bundled_graph.triples
+        if t.predicate.value.endswith("#type")
+        and t.object.value in {owl + "Class", owl + "ObjectProperty", owl + "DatatypeProperty"}
+        and t.subject.value.startswith(KZ)
+    }
+    assert declared
+    anchors = set(re.findall(r'<section id="([^"]+)">', page))
+    assert declared <= anchors
+    tenure = page.split('<section id="Tenure">', 1)[1].split("</section>", 1)[0]
+    definition = next(
+        t.object.value
+        for t in bundled_graph.triples
+        if t.subject.value == KZ + "Tenure" and t.predicate.value.endswith("#definition")
+    )
+    from html import escape
+
+    assert escape(definition) in tenure
+
+
+# --- the timeline ------------------------------------------------------------------------
+
+
+def _row(svg_text: str, post: str) -> ET.Element:
+    root = ET.fromstring(svg_text)
+    for group in root.iter(SVG + "g"):
+        if group.get("class") == "post" and group.get("data-post") == post:
+            return group
+    raise AssertionError(f"no row for {post}")
+
+
+def _holders(row: ET.Element) -> list[str]:
+    return [g.get("data-holder") for g in row.iter(SVG + "g") if g.get("class") == "tenure"]
+
+
+def _scale(svg_text: str):
+    """Pixels for a date, read back from the year lines the picture draws."""
+    root = ET.fromstring(svg_text)
+    years = {}
+    labels = [t for t in root.iter(SVG + "text") if t.get("class") == "year"]
+    lines = [li for li in root.iter(SVG + "line") if li.get("class") == "year"]
+    for label, line in zip(labels, lines, strict=False):
+        years[int(label.text)] = float(line.get("x1"))
+    first = min(years)
+    per_day = (years[first + 1] - years[first]) / 365.25 if first + 1 in years else None
+    return lambda day: years[first] + (day - dt.date(first, 1, 1)).days * per_day
+
+
+def test_timeline_ministers_in_succession_order():
+    svg = timeline_svg(Index.of(load_graph([FIXTURE])), link=lambda n: None)
+    row = _row(svg, MINISTER)
+    # Yermekbayev has no dates at all: only the succession puts him first.
+    assert _holders(row) == [
+        "Nurlan Yermekbayev",
+        "Murat Bektanov",
+        "Ruslan Zhaksylykov",
+        "Dauren Kosanov",
+    ]
+
+
+def test_timeline_marks_dismissal_arrest_and_sentence():
+    svg = timeline_svg(Index.of(load_graph([FIXTURE])), link=lambda n: None)
+    row = _row(svg, MINISTER)
+    marks = [g for g in row.iter(SVG + "g") if (g.get("class") or "").startswith("mark ")]
+    kinds = [g.get("class").split()[1] for g in marks]
+    assert kinds == ["dismissal", "arrest", "sentence"]  # in date order
+    titles = [g.find(SVG + "title").text for g in marks]
+    assert titles[1] == "Murat Bektanov arrested (2022-03)"
+
+
+def test_timeline_month_precision_end_reaches_the_end_of_the_month():
+    svg = timeline_svg(Index.of(load_graph([FIXTURE])), link=lambda n: None)
+    x = _scale(svg)
+    row = _row(svg, MINISTER)
+    tenure = next(g for g in row.iter(SVG + "g") if g.get("data-holder") == "Ruslan Zhaksylykov")
+    shaded = [r for r in tenure.iter(SVG + "rect") if r.get("class") == "uncertain"]
+    solid = [r for r in tenure.iter(SVG + "rect") if r.get("class") == "span"]
+    right = max(float(r.get("x")) + float(r.get("width")) for r in shaded)
+    assert right == pytest.approx(x(dt.date(2025, 6, 30)), abs=0.6)
+    # The solid bar stops where the month begins; the month itself is shaded.
+    solid_end = max(float(r.get("x")) + float(r.get("width")) for r in solid)
+    assert solid_end == pytest.approx(x(dt.date(2025, 6, 1)), abs=0.6)
+    start = min(float(r.get("x")) for r in shaded)
+    assert start == pytest.approx(x(dt.date(2022, 1, 1)), abs=0.6)
+
+
+def test_timeline_on_bundled_data_follows_the_recorded_succession(bundled_graph):
+    svg = timeline_svg(Index.of(bundled_graph), link=lambda n: None)
+    holders = _holders(_row(svg, MINISTER))
+    # The order the data itself records, following kz:replacedBy from the first tenure.
+    after = {}
+    holder = {}
+    for t in bundled_graph.triples:
+        if t.predicate.value == KZ + "replacedBy":
+            after[t.subject] = t.object
+        if t.predicate.value == KZ + "holder":
+            holder[t.subject] = t.object
+    on_post = {
+        t.subject
+        for t in bundled_graph.triples
+        if t.predicate.value == KZ + "post" and t.object.value == MINISTER
+    }
+    on_post &= set(holder)  # tenures, not the events that name the post
+    first = [s for s in on_post if s not in set(after.values())]
+    assert len(first) == 1
+    chain, current = [], first[0]
+    while current is not None:
+        chain.append(Index.of(bundled_graph).label(holder[current]))
+        current = after.get(current)
+    assert holders == chain
+    for a, b in [
+        ("Murat Bektanov", "Ruslan Zhaksylykov"),
+        ("Ruslan Zhaksylykov", "Dauren Kosanov"),
+    ]:
+        assert holders.index(a) < holders.index(b)
+
+
+@pytest.mark.parametrize(
+    ("value", "datatype", "first", "last"),
+    [
+        ("2024-02", "gYearMonth", dt.date(2024, 2, 1), dt.date(2024, 2, 29)),
+        ("2023-02", "gYearMonth", dt.date(2023, 2, 1), dt.date(2023, 2, 28)),
+        ("2022", "gYear", dt.date(2022, 1, 1), dt.date(2022, 12, 31)),
+        ("2022-01-19", "date", dt.date(2022, 1, 19), dt.date(2022, 1, 19)),
+    ],
+)
+def test_dates_cover_their_precision(value, datatype, first, last):
+    span = span_of(ox.Literal(value, datatype=ox.NamedNode(XSD + datatype)))
+    assert (span.first, span.last, span.text) == (first, last, value)
+
+
+def test_undated_values_are_not_drawn():
+    assert span_of(ox.Literal("sometime in 2022")) is None
+    assert span_of(ox.Literal("2022-13", datatype=ox.NamedNode(XSD + "gYearMonth"))) is None
