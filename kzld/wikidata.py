@@ -147,7 +147,7 @@ class WikidataModel:
     statements: list[Statement]
 
 
-class _Index:
+class TripleIndex:
     """Lookups over a graph's triples by subject and predicate."""
 
     def __init__(self, triples: Iterable[ox.Triple]):
@@ -165,7 +165,7 @@ class _Index:
         return found[0] if found else None
 
 
-def _wd_id(term: object) -> str | None:
+def wd_id(term: object) -> str | None:
     if isinstance(term, ox.NamedNode) and term.value.startswith(WD):
         local = term.value[len(WD) :]
         return local if _ENTITY_ID.match(local) else None
@@ -190,7 +190,7 @@ class Alignment:
     value_when_true: dict[ox.NamedNode, ox.NamedNode]
 
 
-def read_alignment(index: _Index) -> Alignment:
+def read_alignment(index: TripleIndex) -> Alignment:
     """Read the ontology's Wikidata alignment from the loaded graph."""
     exact = ox.NamedNode(SKOS + "exactMatch")
     close = ox.NamedNode(SKOS + "closeMatch")
@@ -199,7 +199,7 @@ def read_alignment(index: _Index) -> Alignment:
     when_true = {t.subject: t.object for t in index.by_predicate[_kz("wikidataValueWhenTrue")]}
 
     def mapped(term: object, predicate: ox.NamedNode, kind: str) -> str | None:
-        ids = [i for i in map(_wd_id, index.objects(term, predicate)) if i and i[0] == kind]
+        ids = [i for i in map(wd_id, index.objects(term, predicate)) if i and i[0] == kind]
         return ids[0] if ids else None
 
     # A property maps when exactly matched, or closely matched with a value translation
@@ -207,11 +207,11 @@ def read_alignment(index: _Index) -> Alignment:
     # value type and is not exported.
     pids: dict[ox.NamedNode, str] = {}
     for t in sorted(index.by_predicate[exact], key=str):
-        pid = _wd_id(t.object)
+        pid = wd_id(t.object)
         if pid and pid[0] == "P":
             pids.setdefault(t.subject, pid)
     for t in sorted(index.by_predicate[close], key=str):
-        pid = _wd_id(t.object)
+        pid = wd_id(t.object)
         if pid and pid[0] == "P" and t.subject in when_true:
             pids.setdefault(t.subject, pid)
 
@@ -253,13 +253,13 @@ def read_alignment(index: _Index) -> Alignment:
 
 def build_model(graph: KGraph) -> WikidataModel:
     """The graph's entities and statements in the Wikibase model."""
-    index = _Index(graph.triples)
+    index = TripleIndex(graph.triples)
     alignment = read_alignment(index)
     return _Builder(index, alignment).build()
 
 
 class _Builder:
-    def __init__(self, index: _Index, alignment: Alignment):
+    def __init__(self, index: TripleIndex, alignment: Alignment):
         self.index = index
         self.alignment = alignment
         self.url_pid = next(
@@ -520,7 +520,7 @@ def wikibase_triples(model: WikidataModel, url_pid: str = "P854") -> list[ox.Tri
 def export_wikidata(graph: KGraph) -> bytes:
     """The graph in the Wikibase RDF dump shape, as Turtle; byte-identical across runs."""
     model = build_model(graph)
-    alignment = read_alignment(_Index(graph.triples))
+    alignment = read_alignment(TripleIndex(graph.triples))
     url_pid = alignment.properties.get(_kz("url"), "P854")
     body = ox.serialize(
         wikibase_triples(model, url_pid), format=ox.RdfFormat.TURTLE, prefixes=PREFIXES
@@ -563,7 +563,7 @@ def qs_value(value: Value) -> str | None:
     if isinstance(value, Time):
         return _qs_time(value)
     if isinstance(value, ox.NamedNode):
-        return _wd_id(value) or None
+        return wd_id(value) or None
     quoted = _qs_string(value.value)
     if quoted is None:
         return None
@@ -580,7 +580,7 @@ def quickstatements(graph: KGraph, retrieved: Time | None = None) -> QuickStatem
     is written (a substantive one before an acting one, then the latest start); the others,
     and tenures whose sources disagree, are reported in the notes.
     """
-    index = _Index(graph.triples)
+    index = TripleIndex(graph.triples)
     alignment = read_alignment(index)
     model = _Builder(index, alignment).build()
     when = retrieved or data_date(index)
@@ -601,7 +601,7 @@ def quickstatements(graph: KGraph, retrieved: Time | None = None) -> QuickStatem
     pids = {sc.pid for sc in alignment.statement_classes.values()}
     per_post: dict[tuple[str, str], dict[str, list[Statement]]] = defaultdict(dict)
     for st in model.statements:
-        if st.pid in pids and _wd_id(st.subject):
+        if st.pid in pids and wd_id(st.subject):
             per_post[(str(st.subject), str(st.value))].setdefault(st.origin.value, []).append(st)
     lines: list[str] = []
     notes: list[str] = []
@@ -620,7 +620,7 @@ def quickstatements(graph: KGraph, retrieved: Time | None = None) -> QuickStatem
                 f"{other}: another tenure of the same post ({written[0].origin.value}) is "
                 "written; QuickStatements would merge them, add this one by hand"
             )
-        lines.extend(_qs_lines(written[0], when, notes))
+        lines.extend(qs_lines(written[0], when, notes))
     return QuickStatements(lines, notes)
 
 
@@ -628,13 +628,13 @@ def _origin_key(st: Statement) -> str:
     return st.origin.value
 
 
-def _qs_lines(st: Statement, retrieved: Time, notes: list[str]) -> list[str]:
+def qs_lines(st: Statement, retrieved: Time, notes: list[str]) -> list[str]:
     where = st.origin.value
     post = qs_value(st.value)
     if post is None:
         notes.append(f"{where}: {st.pid} value {st.value} has no QID; not written")
         return []
-    head = [_wd_id(st.subject), st.pid, post]
+    head = [wd_id(st.subject), st.pid, post]
     for pid, value in st.qualifiers:
         written = qs_value(value)
         if written is None:
@@ -662,7 +662,7 @@ def _qs_lines(st: Statement, retrieved: Time, notes: list[str]) -> list[str]:
     return lines
 
 
-def data_date(index: _Index) -> Time:
+def data_date(index: TripleIndex) -> Time:
     """The latest dcterms:modified/created date in the graph: the default 'retrieved' date."""
     dates = [
         t.object.value

@@ -109,7 +109,8 @@ def test_sample_lines_qualifiers_and_notes(kzld):
         "2026-11-21",
     )
     assert result.exit_code == 0, result.stderr
-    (line,) = [parse(x) for x in result.stdout.splitlines()]
+    lines = [parse(x) for x in result.stdout.splitlines()]
+    (line,) = [q for q in lines if q["item"] == "Q56825894"]
     # The substantive tenure from 11 January is written, not the acting one before it.
     assert line["qualifiers"] == [
         ("P580", "+2022-01-11T00:00:00Z/11"),

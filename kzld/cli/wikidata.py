@@ -75,3 +75,136 @@ def export_quickstatements(
     for note in result.notes:
         typer.echo(f"kzld: not written: {note}", err=True)
     _emit("".join(line + "\n" for line in result.lines).encode("utf-8"), out)
+
+
+EndpointOption = Annotated[
+    str,
+    typer.Option("--endpoint", "-e", help="A Wikidata-compatible SPARQL endpoint."),
+]
+TimeoutOption = Annotated[
+    float, typer.Option("--timeout", help="Seconds to wait for each answer.", min=1)
+]
+reconcile_app = typer.Typer(
+    help="Find Wikidata candidates for entities without a QID; accept reviewed ones.",
+    invoke_without_command=True,
+)
+app.add_typer(reconcile_app, name="reconcile")
+
+
+@reconcile_app.callback()
+def reconcile(
+    ctx: typer.Context,
+    data: DataOption = None,
+    endpoint: EndpointOption = "https://query.wikidata.org/sparql",
+    out: OutOption = None,
+    types: Annotated[
+        str, typer.Option("--types", help="Kinds of entity to reconcile, comma-separated.")
+    ] = "person,organisation,post",
+    timeout: TimeoutOption = 60.0,
+) -> None:
+    """Write scored candidates to a review file (TSV): one request at a time, by label
+    and alias in English, Russian and Kazakh, constrained by type and context."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from kzld.graph import load_graph
+    from kzld.reconciliation import reconcile as find
+    from kzld.reconciliation import review_table
+
+    kinds = [t.strip() for t in types.split(",") if t.strip()]
+    candidates = find(load_graph(data_paths(data)), endpoint, kinds, timeout=timeout)
+    _emit(review_table(candidates).encode("utf-8"), out)
+    proposed = sum(1 for c in candidates if c.qid)
+    typer.echo(
+        f"kzld: {proposed} candidates for {len({c.entity for c in candidates})} "
+        "entities; mark rows 'accept' and run kzld reconcile accept --review",
+        err=True,
+    )
+
+
+@reconcile_app.command("accept")
+def accept(
+    entity: Annotated[
+        str | None, typer.Argument(help="The kzld entity: IRI or kind/slug.", show_default=False)
+    ] = None,
+    qid: Annotated[str | None, typer.Argument(help="The Wikidata item, e.g. Q123.")] = None,
+    by: Annotated[str, typer.Option("--by", help="Who accepts the match (your name).")] = "",
+    score: Annotated[
+        int | None, typer.Option("--score", help="The candidate's score (0-100).", min=0, max=100)
+    ] = None,
+    review: Annotated[
+        Path | None,
+        typer.Option("--review", help="Accept every row of this review file marked 'accept'."),
+    ] = None,
+    mapping: Annotated[
+        Path | None,
+        typer.Option("--mapping", help="Mapping file. Default: data/wikidata-mapping.ttl."),
+    ] = None,
+    data: DataOption = None,
+) -> None:
+    """Record an accepted match (who, when, score) in the mapping file."""
+    import datetime
+
+    from kzld.errors import UsageError
+    from kzld.graph import load_graph
+    from kzld.reconciliation import Decision, decisions_from_review, entity_iri
+    from kzld.reconciliation import accept as record
+    from kzld.resources import bundled
+
+    now = datetime.datetime.now(datetime.UTC)
+    if review is not None:
+        if entity or qid:
+            raise UsageError("give ENTITY QID or --review, not both")
+        try:
+            text = review.read_text(encoding="utf-8")
+        except OSError as err:
+            raise UsageError(f"{review}: {err.strerror or err}") from None
+        decisions = decisions_from_review(text, by, now)
+    elif entity and qid:
+        decisions = [Decision(entity_iri(entity), qid.strip(), by, now, score)]
+    else:
+        raise UsageError("give ENTITY QID, or --review FILE", hint="see kzld reconcile accept -h")
+    target = mapping or bundled("data") / "wikidata-mapping.ttl"
+    paths = data_paths(data) + ([target] if target.exists() else [])
+    added = record(load_graph(paths), target, decisions)
+    typer.echo(f"kzld: {len(decisions)} decision(s) written to {target}", err=True)
+    typer.echo(added, nl=False)
+
+
+diff_app = typer.Typer(help="Compare kzld with another source.", no_args_is_help=True)
+app.add_typer(diff_app, name="diff")
+
+
+@diff_app.command("wikidata")
+def diff_wikidata(
+    data: DataOption = None,
+    endpoint: EndpointOption = "https://query.wikidata.org/sparql",
+    out: OutOption = None,
+    quickstatements: Annotated[
+        Path | None,
+        typer.Option("--quickstatements", help="Write QuickStatements for the safe subset here."),
+    ] = None,
+    retrieved: Annotated[
+        str | None,
+        typer.Option("--retrieved", help="Date for S813, YYYY-MM-DD. Default: the data's date."),
+    ] = None,
+    timeout: TimeoutOption = 60.0,
+) -> None:
+    """What Wikidata lacks, what conflicts (precision-aware), what only Wikidata has, for
+    reconciled entities; QuickStatements only for additions that cannot clash."""
+    from kzld.graph import load_graph
+    from kzld.reconciliation import diff, diff_table
+    from kzld.wikidata import parse_day
+
+    when = parse_day(retrieved) if retrieved else None
+    report = diff(load_graph(data_paths(data)), endpoint, retrieved=when, timeout=timeout)
+    _emit(diff_table(report).encode("utf-8"), out)
+    if quickstatements is not None:
+        _emit(
+            "".join(line + "\n" for line in report.quickstatements).encode("utf-8"), quickstatements
+        )
+    for note in report.notes:
+        typer.echo(f"kzld: not written: {note}", err=True)
+    counts: dict[str, int] = {}
+    for d in report.differences:
+        counts[d.kind] = counts.get(d.kind, 0) + 1
+    typer.echo("kzld: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())), err=True)
