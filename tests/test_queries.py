@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 import pytest
+from rdflib import Literal, Variable
 from rdflib.plugins.sparql import prepareQuery
 
 from kzld import queries
@@ -268,14 +269,18 @@ def test_a_hostile_literal_stays_one_term_in_the_values_block(value):
     # ... and that text is exactly one RDF term equal to the value.
     (triple,) = ox.parse(f"<urn:s> <urn:p> {ox.Literal(value)} .", format=ox.RdfFormat.N_TRIPLES)
     assert triple.object == ox.Literal(value)
-    # The query algebra is the same as with the harmless value.
-    assert _algebra(sent, value) == _algebra(placeholder, "PLACEHOLDER")
+    # rdflib reads one VALUES row binding ?post to exactly that literal.
+    values = [
+        node for node in _walk(prepareQuery(sent).algebra) if getattr(node, "name", "") == "values"
+    ]
+    assert [row for node in values for row in node["res"]] == [{Variable("post"): Literal(value)}]
 
 
-def _algebra(text: str, value: str) -> str:
-    """rdflib's algebra of a query, with the bound literal's value masked."""
-    algebra = repr(prepareQuery(text).algebra)
-    return algebra.replace(repr(value), "<VALUE>").replace(value, "<VALUE>")
+def _walk(node):
+    yield node
+    children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else []
+    for child in children:
+        yield from _walk(child)
 
 
 def test_the_values_block_opens_the_where_clause():
