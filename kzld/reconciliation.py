@@ -333,6 +333,8 @@ def decisions_from_review(text: str, by: str, when: datetime.datetime) -> list[D
                 int(score) if score.isdigit() else None,
             )
         )
+    if not chosen:
+        raise UsageError("no row of the review file says 'accept' in its decision column")
     return chosen
 
 
