@@ -232,7 +232,7 @@ def _translate(err: BaseException, endpoint: str) -> BaseException:
             "URITooLong": 414,
             "EndPointInternalError": 500,
         }.get(type(err).__name__, 0)
-        return _http_error(status, None, endpoint)
+        return _http_error(status, None, endpoint, _server_says(err))
     if isinstance(err, urllib.error.URLError):
         return _os_error(err.reason, endpoint)
     if isinstance(err, OSError):
@@ -248,7 +248,27 @@ def _translate(err: BaseException, endpoint: str) -> BaseException:
     return err
 
 
-def _http_error(status: int, retry_after: str | None, endpoint: str) -> BaseException:
+def _server_says(err: Exception) -> str:
+    """The first line of the body SPARQLWrapper folded into its message (the server's
+    own explanation, e.g. where a query's syntax error is)."""
+    import ast
+
+    _, found, body = str(err).partition("Response:\n")
+    if not found:
+        return ""
+    try:
+        text = ast.literal_eval(body)
+    except (ValueError, SyntaxError):
+        return ""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    first = next((line.strip() for line in str(text).splitlines() if line.strip()), "")
+    return first[:200]
+
+
+def _http_error(
+    status: int, retry_after: str | None, endpoint: str, detail: str = ""
+) -> BaseException:
     if status == 429 or status in _SERVER_ERRORS:
         return _Retryable(status, retry_after)
     if status == 403:
@@ -256,8 +276,9 @@ def _http_error(status: int, retry_after: str | None, endpoint: str) -> BaseExce
             f"{endpoint} refused access (HTTP 403 Forbidden)",
             hint="the endpoint may block this client or address; see its usage policy",
         )
+    said = f": {detail}" if detail else ""
     return EndpointRejected(
-        f"{endpoint} rejected the request (HTTP {status} {_reason(status)})".replace(" )", ")"),
+        f"{endpoint} rejected the request (HTTP {status} {_reason(status)}){said}",
         hint="check the endpoint URL and that it speaks SPARQL 1.1",
     )
 

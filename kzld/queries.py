@@ -374,7 +374,7 @@ def resolve(engine, kind: str, given: str) -> ox.NamedNode:
         f"no {label} is named {given!r}",
         hint=("did you mean: " + ", ".join(suggestions) + "?")
         if suggestions
-        else f"list them with: kzld query --file (or see the data for {label} slugs)",
+        else f"name the {label} by IRI, slug or any of its labels",
     )
 
 
@@ -421,6 +421,10 @@ def run_canned(query: CannedQuery, engine, given: dict[str, str | None]) -> Resu
 def run_text(text: str, engine, origin: str = "the query") -> Results:
     """Run a user's read-only SELECT query."""
     check_read_only(text, origin)
+    try:  # on an empty store: a syntax error is reported before any data or host is used
+        ox.Store().query(text)
+    except SyntaxError as err:
+        raise UsageError(f"{origin}: not valid SPARQL: {err}") from None
     return engine.select(text, {})
 
 

@@ -198,3 +198,13 @@ def test_an_unreachable_endpoint(kzld):
     assert result.exit_code == 4
     assert "kzld-test.invalid" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_user_query_with_a_syntax_error_never_reaches_the_endpoint(kzld, serve, tmp_path):  # noqa: F811
+    broken = tmp_path / "broken.rq"
+    broken.write_text("SELECT ?s WHERE { ?s ?p }\n")
+    server = serve()
+    result = kzld("query", "--file", broken, "--endpoint", server.url)
+    assert result.exit_code == 2
+    assert f"{broken}: not valid SPARQL" in result.stderr
+    assert server.seen == []

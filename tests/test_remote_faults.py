@@ -66,7 +66,9 @@ class Scripted:
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self.thread.start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/sparql"
 
@@ -262,3 +264,10 @@ def test_messages_are_distinct(serve):
             select(server.url, retries=0)
         seen.add((type(caught.value), caught.value.message.split(server.url)[-1]))
     assert len(seen) == len(cases)
+
+
+def test_a_rejected_query_shows_what_the_server_said(serve):
+    server = serve(Reply(400, {"Content-Type": "text/plain"}, b"error at 1:8: expected WHERE\n"))
+    with pytest.raises(errors.EndpointRejected, match="400 Bad Request.*expected WHERE"):
+        select(server.url)
+    assert len(server.seen) == 1
