@@ -41,10 +41,8 @@ from kzld.wikidata import (
     Time,
     TripleIndex,
     Value,
-    WikidataModel,
     build_model,
     qs_lines,
-    read_alignment,
     wd_id,
 )
 
@@ -406,15 +404,13 @@ def diff(
     from kzld.wikidata import data_date
 
     ask = select or remote_select
-    index = TripleIndex(graph.triples)
-    alignment = read_alignment(index)
-    model: WikidataModel = build_model(graph)
+    model = build_model(graph)
     ours = [s for s in model.statements if wd_id(s.subject)]
     items = sorted({s.subject.value for s in ours})
     pids = sorted({s.pid for s in ours}, key=lambda p: int(p[1:]))
     remote = _fetch(ask, endpoint, items, pids, timeout)
-    writable = {sc.pid for sc in alignment.statement_classes.values()}
-    when = retrieved or data_date(index)
+    writable = {sc.pid for sc in model.alignment.statement_classes.values()}
+    when = retrieved or data_date(graph)
 
     ours.sort(key=lambda s: (s.subject.value, int(s.pid[1:]), str(s.value), str(s.qualifiers)))
     live = {

@@ -145,6 +145,12 @@ class WikidataModel:
 
     entities: list[Entity]
     statements: list[Statement]
+    alignment: Alignment
+
+    @property
+    def url_pid(self) -> str:
+        """The reference-URL property: kz:url's counterpart (P854, Wikibase's usual one)."""
+        return self.alignment.properties.get(_kz("url"), "P854")
 
 
 class TripleIndex:
@@ -262,9 +268,6 @@ class _Builder:
     def __init__(self, index: TripleIndex, alignment: Alignment):
         self.index = index
         self.alignment = alignment
-        self.url_pid = next(
-            (pid for p, pid in alignment.properties.items() if p == _kz("url")), "P854"
-        )
         self.wikidata_entity = {
             t.subject: t.object for t in index.by_predicate[_kz("wikidataEntity")]
         }
@@ -351,7 +354,7 @@ class _Builder:
             cls = self.statement_class(node)
             if cls is not None:
                 statements.extend(self.class_statements(node, cls))
-        return WikidataModel(entities, statements)
+        return WikidataModel(entities, statements, self.alignment)
 
     def entity(self, node: ox.NamedNode, qids: list[str]) -> Entity:
         return Entity(
@@ -488,7 +491,7 @@ def _reference_node(ref: Reference, url_pid: str, out: set[ox.Triple]) -> ox.Nam
     return node
 
 
-def wikibase_triples(model: WikidataModel, url_pid: str = "P854") -> list[ox.Triple]:
+def wikibase_triples(model: WikidataModel) -> list[ox.Triple]:
     """The model as Wikibase RDF dump triples, sorted."""
     out: set[ox.Triple] = set()
     for entity in model.entities:
@@ -498,7 +501,7 @@ def wikibase_triples(model: WikidataModel, url_pid: str = "P854") -> list[ox.Tri
         for alias in entity.aliases:
             out.add(ox.Triple(entity.iri, ox.NamedNode(SKOS + "altLabel"), alias))
     for st in model.statements:
-        refs = [_reference_node(r, url_pid, out) for r in st.references]
+        refs = [_reference_node(r, model.url_pid, out) for r in st.references]
         content = [str(st.subject), st.pid, str(st.value)]
         content += [f"{pid} {v}" for pid, v in st.qualifiers] + [str(r) for r in refs]
         node = _n("wds", _digest(content))
@@ -519,11 +522,8 @@ def wikibase_triples(model: WikidataModel, url_pid: str = "P854") -> list[ox.Tri
 
 def export_wikidata(graph: KGraph) -> bytes:
     """The graph in the Wikibase RDF dump shape, as Turtle; byte-identical across runs."""
-    model = build_model(graph)
-    alignment = read_alignment(TripleIndex(graph.triples))
-    url_pid = alignment.properties.get(_kz("url"), "P854")
     body = ox.serialize(
-        wikibase_triples(model, url_pid), format=ox.RdfFormat.TURTLE, prefixes=PREFIXES
+        wikibase_triples(build_model(graph)), format=ox.RdfFormat.TURTLE, prefixes=PREFIXES
     ).decode("utf-8")
     # pyoxigraph writes the prefix lines in hash order: write them ourselves, sorted.
     lines = body.splitlines(keepends=True)
@@ -580,10 +580,9 @@ def quickstatements(graph: KGraph, retrieved: Time | None = None) -> QuickStatem
     is written (a substantive one before an acting one, then the latest start); the others,
     and tenures whose sources disagree, are reported in the notes.
     """
-    index = TripleIndex(graph.triples)
-    alignment = read_alignment(index)
-    model = _Builder(index, alignment).build()
-    when = retrieved or data_date(index)
+    model = build_model(graph)
+    alignment = model.alignment
+    when = retrieved or data_date(graph)
     acting = set(alignment.value_when_true.values())
     start_pids = {
         pid
@@ -662,13 +661,15 @@ def qs_lines(st: Statement, retrieved: Time, notes: list[str]) -> list[str]:
     return lines
 
 
-def data_date(index: TripleIndex) -> Time:
+def data_date(graph: KGraph) -> Time:
     """The latest dcterms:modified/created date in the graph: the default 'retrieved' date."""
+    stamps = {DCTERMS + "modified", DCTERMS + "created"}
     dates = [
         t.object.value
-        for p in ("modified", "created")
-        for t in index.by_predicate[ox.NamedNode(DCTERMS + p)]
-        if isinstance(t.object, ox.Literal) and t.object.datatype.value == XSD + "date"
+        for t in graph.triples
+        if t.predicate.value in stamps
+        and isinstance(t.object, ox.Literal)
+        and t.object.datatype.value == XSD + "date"
     ]
     if not dates:
         raise UsageError(
