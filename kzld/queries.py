@@ -432,7 +432,7 @@ def _sorted_list(term, separator: str):
     # GROUP_CONCAT's order differs between engines and stores: sort the items.
     if not isinstance(term, ox.Literal) or not term.value:
         return term
-    items = sorted(set(term.value.split(separator)))
+    items = sorted(set(term.value.split(separator)) - {""})
     return ox.Literal(separator.join(items))
 
 

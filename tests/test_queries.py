@@ -167,6 +167,12 @@ def test_prosecutions_of_bektanov(engine):
     assert {r["who"] for r in found} == {"Murat Bektanov"}
     assert any(r["article"].startswith("451") for r in found)
     assert all(r["sources"] for r in found)
+    (sentence,) = [r for r in found if r["what"] == "sentence"]
+    assert sentence["date"] == "2023-02-24"
+    assert "12 years" in sentence["penalty"]
+    assert "military court" in sentence["court"].lower()
+    dated = [r["date"] for r in found if r["date"]]
+    assert found[: len(dated)] == [r for r in found if r["date"]], "undated rows come last"
 
 
 def test_events_by_type_and_period(engine):
@@ -192,6 +198,9 @@ def test_sources_count_what_they_support(engine):
     diplomat = found["the-diplomat-2023-03"]
     assert diplomat["kind"] == "seed article"
     assert int(diplomat["citations"]) > 10
+    # Bektanov's start date and birth are backed by the Astana Times report.
+    supports = found["astana-times-2021-09"]["supports"].split(", ")
+    assert {"start", "birthDate"} <= set(supports)
 
 
 # --------------------------------------------------------------------------- names
