@@ -22,7 +22,8 @@ REQUIRED = {
     "conflicts",
     "sources",
 }
-ALL_RQ = sorted(bundled("queries").rglob("*.rq"))
+# The canned queries and kzld's own lookups (other folders belong to other commands).
+ALL_RQ = sorted(bundled("queries").glob("*.rq")) + sorted(bundled("queries").glob("lookup/*.rq"))
 
 
 @pytest.fixture(scope="module")
