@@ -434,15 +434,16 @@ def _list_members(index: Index, node: ox.NamedNode) -> list:
 # --- the static site --------------------------------------------------------
 
 
-def build_site(graph: KGraph, out: Path) -> list[Path]:
-    """Write the static site into `out`; every page is rendered before any is written,
-    and each file is replaced atomically. Returns the files written, in order."""
+def build_site(graph: KGraph, out: Path, dumps: Path | None = None) -> list[Path]:
+    """Write the static site into `out`, linking the dumps `kzld build` wrote into
+    `dumps` (default: `out`). Every page is rendered before any is written, and each file
+    is replaced atomically. Returns the files written, in order."""
     from kzld.timeline import timeline_svg
 
     index = Index.of(graph)
     files: dict[str, str] = {}
     svg = timeline_svg(index, link=lambda n: _file_link("index.html", n))
-    downloads = _downloads(out)
+    downloads = _downloads(out, dumps or out)
     files["index.html"] = landing_html(
         index,
         lambda n: _file_link("index.html", n),
@@ -481,19 +482,16 @@ def _file_link(here: str, node: ox.NamedNode) -> str | None:
     return None
 
 
-def _downloads(out: Path) -> list[str]:
-    """The dumps `kzld build` left in the folder, by name: RDF files and checksums."""
-    if not out.is_dir():
-        return []
-    extensions = {f.extension for f in FORMATS}
-    names = []
-    for child in sorted(out.iterdir()):
-        if not child.is_file():
-            continue
-        stem_ext = "".join(child.suffixes[-2:]) if child.suffix == ".gz" else child.suffix
-        if stem_ext.removesuffix(".gz") in extensions or child.name.upper().startswith("SHA"):
-            names.append(child.name)
-    return names
+def _downloads(out: Path, dumps: Path) -> list[str]:
+    """Links, relative to the site, to the files `kzld build` published in `dumps`."""
+    from kzld.publication import CHECKSUMS, CONTEXT, DESCRIPTION, PARTS
+
+    names = [stem + f.extension for _, stem in PARTS for f in FORMATS]
+    names += [CONTEXT, DESCRIPTION, CHECKSUMS]
+    base = os.path.relpath(dumps, out) if dumps != out else ""
+    return [
+        posixpath.join(*Path(base).parts, n) if base else n for n in names if (dumps / n).is_file()
+    ]
 
 
 def _write_atomically(target: Path, data: bytes) -> None:

@@ -29,6 +29,7 @@ def fixture_site(tmp_path_factory):
     out = tmp_path_factory.mktemp("site")
     (out / "kzld.ttl").write_text("# a dump left by kzld build\n", encoding="utf-8")
     (out / "SHA256SUMS").write_text("", encoding="utf-8")
+    (out / "unrelated.ttl").write_text("# not a kzld build file\n", encoding="utf-8")
     build_site(load_graph([FIXTURE]), out)
     return out
 
@@ -45,6 +46,7 @@ def test_site_has_landing_entity_ontology_and_timeline(fixture_site):
     landing = (fixture_site / "index.html").read_text(encoding="utf-8")
     assert '<a href="kzld.ttl">kzld.ttl</a>' in landing
     assert '<a href="SHA256SUMS">SHA256SUMS</a>' in landing
+    assert "unrelated.ttl" not in landing
     assert '<a href="timeline.svg">' not in landing or "<svg" in landing
     assert "<svg" in landing  # the timeline is drawn in the page itself
 
@@ -70,6 +72,23 @@ def test_every_relative_link_resolves(fixture_site):
             assert target.is_file(), f"{page.relative_to(fixture_site)} links to missing {href}"
             checked += 1
     assert checked > 30
+
+
+def test_site_links_a_real_build_in_its_own_folder(run_kzld, tmp_path):
+    dumps, site = tmp_path / "public" / "dumps", tmp_path / "public"
+    site.mkdir()
+    built = run_kzld("build", "--out", dumps)
+    assert built.exit_code == 0, built.stderr
+    result = run_kzld("site", "--out", site, "--dumps", dumps)
+    assert result.exit_code == 0, result.stderr
+    landing = (site / "index.html").read_text(encoding="utf-8")
+    links = re.findall(r'<ul class="downloads">(.*?)</ul>', landing)[0]
+    hrefs = re.findall(r'href="([^"]+)"', links)
+    published = sorted(p.name for p in dumps.iterdir() if not p.name.startswith("."))
+    assert sorted(h.removeprefix("dumps/") for h in hrefs) == published
+    assert all((site / h).is_file() for h in hrefs)
+    verified = run_kzld("verify", "--out", dumps)
+    assert verified.exit_code == 0, verified.stdout + verified.stderr
 
 
 def test_site_is_deterministic_across_hash_seeds(run_kzld, tmp_path):

@@ -55,11 +55,20 @@ def serve(
 def site(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the site into.")],
     data: DataOption = None,
+    dumps: Annotated[
+        Path | None,
+        typer.Option(
+            "--dumps",
+            help="Folder of a `kzld build` to link for download (default: the --out folder). "
+            "A separate folder keeps `kzld verify` of the build clean.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Write a static site: landing page, one page per entity, ontology docs, timeline SVG."""
     from kzld.graph import load_graph
     from kzld.site import build_site
 
     graph = load_graph(data_paths(data))
-    written = build_site(graph, out)
+    written = build_site(graph, out, dumps)
     typer.echo(f"kzld: wrote {len(written)} files to {out} (open {out / 'index.html'})")
