@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 # Parameters for each canned query, so that the parameter path is compared too.
 PARAMS = {
     "successors": [{}, {"post": "defence minister"}],
-    "holders": [{"post": "minister-of-defence", "date": "2022-01"}],
+    "holders": [{"post": "minister-of-defence", "date": "2022-01"}, {"org": "ministry-of-defence"}],
     "timeline": [{"person": "Zhaqsylyqov"}],
     "dismissals": [{"from": "2022", "to": "2022-06"}],
     "prosecutions": [{}],

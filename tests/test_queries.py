@@ -129,6 +129,15 @@ def test_holders_on_a_date(engine):
     assert {"Murat Bektanov", "Ruslan Zhaksylykov"} <= {r["holder"] for r in january}
 
 
+def test_holders_of_an_organisations_posts(engine):
+    found = rows(engine, "holders", org="Ministry of Defense", date="2022-06")
+    assert ("Minister of Defence of Kazakhstan", "Ruslan Zhaksylykov") in {
+        (r["office"], r["holder"]) for r in found
+    }
+    assert all("Defence" in r["office"] for r in found)
+    assert len(rows(engine, "holders", date="2022-06")) > len(found)
+
+
 def test_holders_over_time_are_in_order(engine):
     over_time = [r["holder"] for r in rows(engine, "holders", post="minister-of-defence")]
     expected = ["Murat Bektanov", "Ruslan Zhaksylykov", "Dauren Kosanov"]
