@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, astuple, dataclass
@@ -99,7 +100,7 @@ class Report:
                 lines.append(f"  message: {f.message}")
                 if f.path:
                     lines.append(f"  path:    {_short(f.path)}")
-                if f.value:
+                if f.value and f.value != f.focus:  # node shapes report the focus itself
                     lines.append(f"  value:   {_short(f.value)}")
                 lines.append(f"  shape:   {_short(f.shape)} ({_short(f.constraint)})")
                 if f.source_file:
@@ -187,7 +188,7 @@ def load_shapes(paths: Iterable[Path | str] | None = None) -> KGraph:
 def lint_shapes(shapes: KGraph, data: KGraph) -> None:
     """Refuse a shapes graph that would validate nothing while reporting success."""
     problems: list[tuple[str, ox.NamedNode | None, str]] = []  # (message, subject, needle)
-    terms = _shacl_terms()
+    terms = shacl_terms()
     by_subject: dict[ox.NamedNode, list[ox.Triple]] = {}
     for t in shapes.triples:
         by_subject.setdefault(t.subject, []).append(t)
@@ -231,6 +232,8 @@ def lint_shapes(shapes: KGraph, data: KGraph) -> None:
             problems.append(
                 (f"shape path {_short(f'<{prop}>')} is not a declared property", subject, local)
             )
+    if not problems:
+        _meta_validate(shapes)
     if problems:
         message, subject, needle = problems[0]
         where = shapes.origin_of(subject) if subject is not None else None
@@ -260,7 +263,34 @@ _PATH_WRAPPERS = {
 }
 
 
-def _shacl_terms() -> set[str]:
+_meta_valid: set[str] = set()
+
+
+def _meta_validate(shapes: KGraph) -> None:
+    """Check the shapes against SHACL's own shapes (SHACL-SHACL), once per shapes graph:
+    it takes seconds, and every validation in a process usually reuses the same shapes."""
+    digest = hashlib.sha256("\n".join(map(str, shapes.sorted_triples())).encode()).hexdigest()
+    if digest in _meta_valid:
+        return
+    from pyshacl.entrypoints import meta_validate
+
+    conforms, _, text = meta_validate(_to_rdflib(shapes.triples, unskolemise=True, graph=_graph()))
+    if not conforms:
+        detail = next((line.strip() for line in text.splitlines() if "Message:" in line), "")
+        raise InputError(
+            f"broken shapes: not valid SHACL ({detail or 'SHACL-SHACL check failed'})",
+            hint="fix the shapes; a broken shapes graph would report data as conforming",
+        )
+    _meta_valid.add(digest)
+
+
+def _graph():
+    from rdflib import Graph
+
+    return Graph()
+
+
+def shacl_terms() -> set[str]:
     """Every term the SHACL vocabulary defines, read from the copy pySHACL ships."""
     import pyshacl
 
@@ -452,7 +482,7 @@ def _pyshacl_findings(data: KGraph, shapes: KGraph) -> list[Finding]:
             shacl_graph=shapes_graph,
             inference="none",
             advanced=True,
-            meta_shacl=True,
+            meta_shacl=False,  # done once per shapes graph by lint_shapes
             inplace=True,
             allow_warnings=False,
         )

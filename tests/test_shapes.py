@@ -1,0 +1,99 @@
+"""The SHACL shapes: the bundled data conforms, and every constraint has a fixture it catches."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from kzld.graph import load_graph
+from kzld.validation import SH, load_shapes, shacl_terms, validate
+
+FIXTURES = Path(__file__).parent / "fixtures" / "shapes"
+BASE = FIXTURES / "_base.ttl"
+KSH = "https://w3id.org/kzld/shapes#"
+EXPECT = re.compile(r"^# expect: (\S+) (\S+)$", re.MULTILINE)
+
+
+def expectations(path: Path) -> set[tuple[str, str]]:
+    """(shape, constraint component) pairs a fixture names, in N-Triples form."""
+    return {
+        (f"<{KSH}{shape}>", f"<{SH}{component}ConstraintComponent>")
+        for shape, component in EXPECT.findall(path.read_text(encoding="utf-8"))
+    }
+
+
+FIXTURE_FILES = sorted(p for p in FIXTURES.glob("*.ttl") if not p.name.startswith("_"))
+
+
+@pytest.fixture(scope="module")
+def shapes():
+    return load_shapes()
+
+
+def test_bundled_data_conforms(bundled_graph, shapes):
+    report = validate(bundled_graph, shapes)
+    violations = [f for f in report.findings if f.severity == "Violation"]
+    assert report.conforms, report.to_text()
+    assert not violations
+
+
+def test_base_fixture_conforms_without_warnings(shapes):
+    report = validate(load_graph([BASE]), shapes, fail_on="warning")
+    assert report.conforms, report.to_text()
+
+
+@pytest.mark.parametrize("fixture", FIXTURE_FILES, ids=lambda p: p.stem)
+def test_fixture_triggers_exactly_what_it_names(fixture, shapes):
+    expected = expectations(fixture)
+    assert expected, f"{fixture.name} names no '# expect: Shape Component' line"
+    report = validate(load_graph([BASE, fixture]), shapes)
+    found = {(f.shape, f.constraint) for f in report.findings}
+    missing = expected - found
+    assert not missing, f"not reported: {sorted(missing)}\n{report.to_text()}"
+    # Violations and warnings beyond the named ones mean the fixture (or a rule) is too broad.
+    unexpected = {
+        (f.shape, f.constraint) for f in report.findings if f.severity != "Info"
+    } - expected
+    assert not unexpected, f"also reported: {sorted(unexpected)}"
+    for f in report.findings:
+        if (f.shape, f.constraint) in expected:
+            assert f.message and f.focus.startswith("<")
+            assert f.source_file and f.source_file.endswith(fixture.name)
+
+
+def shape_constraints(shapes) -> set[tuple[str, str]]:
+    """Every (named shape, constraint component) pair the bundled shapes declare."""
+    components = {t for t in shacl_terms() if t.endswith("ConstraintComponent")}
+    pairs = set()
+    for t in shapes.triples:
+        subject = t.subject.value
+        if not subject.startswith(KSH) or not t.predicate.value.startswith(SH):
+            continue
+        local = t.predicate.value[len(SH) :]
+        if local == "property":  # results name the property shape, which is counted itself
+            continue
+        component = "SPARQL" if local == "sparql" else local[0].upper() + local[1:]
+        if component + "ConstraintComponent" in components:
+            pairs.add((f"<{subject}>", f"<{SH}{component}ConstraintComponent>"))
+    return pairs
+
+
+def test_every_shape_constraint_has_a_fixture(shapes):
+    declared = shape_constraints(shapes)
+    assert len(declared) > 50  # the enumeration itself works
+    named = set().union(*(expectations(p) for p in FIXTURE_FILES))
+    uncovered = declared - named
+    assert not uncovered, f"constraints without a violating fixture: {sorted(uncovered)}"
+    stale = named - declared
+    assert not stale, f"fixtures name constraints the shapes do not declare: {sorted(stale)}"
+
+
+def test_every_named_shape_is_documented(shapes):
+    readme = (Path(__file__).parents[1] / "shapes" / "README.md").read_text(encoding="utf-8")
+    named = {t.subject.value[len(KSH) :] for t in shapes.triples if t.subject.value.startswith(KSH)}
+    named.discard("prefixes")
+    node_shapes = {n.split("-")[0] for n in named}
+    undocumented = sorted(n for n in node_shapes if f"`ksh:{n}`" not in readme)
+    assert not undocumented, f"shapes/README.md does not describe {undocumented}"
