@@ -197,7 +197,10 @@ def lint_shapes(shapes: KGraph, data: KGraph) -> None:
                 continue
             iri = term.value
             if iri.startswith("http://www.w3.org/ns/shacl") and not iri.startswith(SH):
-                problems.append((f"<{iri}> is not in the SHACL namespace <{SH}>", t.subject, iri))
+                namespace = iri.rsplit("#", 1)[0]
+                problems.append(
+                    (f"<{iri}> is not in the SHACL namespace <{SH}>", t.subject, namespace)
+                )
             elif iri.startswith(SH) and iri[len(SH) :] not in terms:
                 local = iri[len(SH) :]
                 problems.append((f"sh:{local} is not a SHACL term (misspelt?)", t.subject, local))
@@ -213,7 +216,9 @@ def lint_shapes(shapes: KGraph, data: KGraph) -> None:
             bool({SH + "NodeShape", SH + "PropertyShape"} & types) or SH + "path" in predicates
         )
         if is_shape and subject not in referenced and not predicates & _TARGETS:
-            problems.append((f"shape {_short(str(subject))} targets nothing", subject, ""))
+            problems.append(
+                (f"shape {_short(str(subject))} targets nothing", subject, _local(subject.value))
+            )
         for t in triples:
             if t.predicate.value in (SH + "targetClass", SH + "class"):
                 cls = t.object.value
@@ -223,14 +228,17 @@ def lint_shapes(shapes: KGraph, data: KGraph) -> None:
                             f"shape {_short(str(subject))} names class {_short(str(t.object))}, "
                             "which the ontology does not declare and the data does not use",
                             subject,
-                            cls.rsplit("#", 1)[-1].rsplit("/", 1)[-1],
+                            _local(cls),
                         )
                     )
     for subject, prop in _path_predicates(shapes):
         if prop not in declared and not prop.startswith(STANDARD_NAMESPACES):
-            local = prop.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
             problems.append(
-                (f"shape path {_short(f'<{prop}>')} is not a declared property", subject, local)
+                (
+                    f"shape path {_short(f'<{prop}>')} is not a declared property",
+                    subject,
+                    _local(prop),
+                )
             )
     if not problems:
         _meta_validate(shapes)
@@ -244,6 +252,10 @@ def lint_shapes(shapes: KGraph, data: KGraph) -> None:
             line=_line_in(where, needle) if where and needle else None,
             hint="fix the shapes; a broken shapes graph would report data as conforming",
         )
+
+
+def _local(iri: str) -> str:
+    return iri.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
 
 
 _TARGETS = {
@@ -279,6 +291,7 @@ def _meta_validate(shapes: KGraph) -> None:
         detail = next((line.strip() for line in text.splitlines() if "Message:" in line), "")
         raise InputError(
             f"broken shapes: not valid SHACL ({detail or 'SHACL-SHACL check failed'})",
+            path=str(shapes.files[0]) if len(shapes.files) == 1 else None,
             hint="fix the shapes; a broken shapes graph would report data as conforming",
         )
     _meta_valid.add(digest)
@@ -367,12 +380,15 @@ def _path_predicates(shapes: KGraph) -> list[tuple[ox.NamedNode, str]]:
 
 
 def _line_in(path: Path, needle: str) -> int | None:
+    """The first line outside comments that holds the needle."""
     try:
-        text = path.read_text(encoding="utf-8")
+        lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
         return None
-    index = text.find(needle)
-    return None if index < 0 else text.count("\n", 0, index) + 1
+    for number, line in enumerate(lines, start=1):
+        if needle in line and not line.lstrip().startswith("#"):
+            return number
+    return None
 
 
 # --- Validation ----------------------------------------------------------------------
