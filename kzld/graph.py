@@ -109,6 +109,14 @@ def _expand(paths: Sequence[Path | str]) -> list[Path]:
         if path.is_dir():
             root = path.resolve()
             for child in sorted(path.rglob("*")):
+                # rglob does not descend into linked folders: refuse a link that leads out
+                # rather than let the files behind it vanish from the data unnoticed.
+                if child.is_symlink() and not child.resolve().is_relative_to(root):
+                    raise InputError(
+                        "symbolic link points outside the data folder",
+                        path=str(child),
+                        hint="copy the file or folder into the data folder instead",
+                    )
                 if child.is_dir():
                     continue
                 suffix = child.suffix.lower()
@@ -116,12 +124,6 @@ def _expand(paths: Sequence[Path | str]) -> list[Path]:
                     format_for_path(child)  # raises the usage error naming accepted formats
                 if suffix not in {".ttl", ".nt", ".jsonld"}:
                     continue  # READMEs, licences and the like
-                if child.is_symlink() and not child.resolve().is_relative_to(root):
-                    raise InputError(
-                        "symbolic link points outside the data folder",
-                        path=str(child),
-                        hint="copy the file into the folder instead",
-                    )
                 files.append(child)
         else:
             format_for_path(path)
