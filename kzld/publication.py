@@ -125,6 +125,7 @@ def publish(
     (default: the bundled data) minus any triple already in the ontology.
     """
     step = progress or (lambda _label: None)
+    _check_writable(Path(os.path.abspath(out)))  # fail before the slow part
     step("loading")
     ontology_path = bundled("ontology")
     ontology = load_graph([ontology_path])
