@@ -73,7 +73,7 @@ _COMPONENT = {
     "or": "OrConstraintComponent",
     "xone": "XoneConstraintComponent",
     "node": "NodeConstraintComponent",
-    "qualifiedValueShape": "QualifiedValueShapeConstraintComponent",
+    "qualifiedValueShape": "QualifiedValueShapeConstraintComponent",  # Min or Max, as found
     "closed": "ClosedConstraintComponent",
     "hasValue": "HasValueConstraintComponent",
     "in": "InConstraintComponent",
@@ -178,7 +178,7 @@ class _Engine:
         self.shapes = shapes
         self.instances: dict[ox.NamedNode, set] = {}
         self.conformance: dict[tuple, bool] = {}
-        self.sparql: dict[tuple, dict] = {}
+        self.sparql: dict[tuple, tuple] = {}
 
     def run(self) -> list[Finding]:
         findings: set[Finding] = set()
@@ -324,8 +324,8 @@ class _Engine:
                 f,
                 row_path if row_path is not None else path_text,
                 value,
-                SH + _COMPONENT[component],
-                text or message or _COMPONENT[component],
+                SH + component,
+                text or message or component,
             )
 
         for name in sorted({p for p in s.out.get(shape, {}) if p.startswith(SH)}):
@@ -339,13 +339,14 @@ class _Engine:
                     path=s.origin(shape),
                     hint="validate with --engine pyshacl, or implement the component",
                 )
+            if local == "sparql":
+                for f, row_path, value, text in self._sparql_results(shape, list(values)):
+                    yield result(f, value, _COMPONENT[local], row_path, text)
+                continue
             check = getattr(self, "_check_" + local)
             for f, vals in values.items():
-                for value, extra in check(shape, f, vals):
-                    if isinstance(extra, tuple):  # a SPARQL row: (focus, path, message)
-                        yield result(extra[0], value, local, extra[1], extra[2])
-                    else:
-                        yield result(f, value, local)
+                for value, component, *row_path in check(shape, f, vals):
+                    yield result(f, value, component or _COMPONENT[local], *row_path)
         for prop in s.objects(shape, "property"):
             if path is None:
                 yield from self._validate(prop, focus, spec)
@@ -353,7 +354,7 @@ class _Engine:
                 nested = list(dict.fromkeys(v for vals in values.values() for v in vals))
                 yield from self._validate(prop, nested, None)
 
-    # --- constraint components: each yields (value node or None, extra) per result ----------
+    # --- components: each yields (value or None, component or None[, path]) per result ---
 
     def _check_class(self, shape, f, vals):
         for cls in self.shapes.objects(shape, "class"):
@@ -510,10 +511,10 @@ class _Engine:
         )
         low = s.one(shape, "qualifiedMinCount")
         high = s.one(shape, "qualifiedMaxCount")
-        if (low is not None and count < int(low.value)) or (
-            high is not None and count > int(high.value)
-        ):
-            yield None, None
+        if low is not None and count < int(low.value):
+            yield None, "QualifiedMinCountConstraintComponent"
+        if high is not None and count > int(high.value):
+            yield None, "QualifiedMaxCountConstraintComponent"
 
     def _check_closed(self, shape, f, vals):
         s = self.shapes
@@ -527,7 +528,7 @@ class _Engine:
                 continue
             for q in self.store.quads_for_pattern(v, None, None):
                 if q.predicate not in allowed:
-                    yield q.object, (f, str(q.predicate), None)
+                    yield q.object, None, str(q.predicate)
 
     def _pair_values(self, shape, f, name) -> tuple[ox.NamedNode, list]:
         predicate = self.shapes.one(shape, name)
@@ -556,21 +557,51 @@ class _Engine:
             if not all(self._holds(v, "<=", o) for o in others):
                 yield v, None
 
-    def _check_sparql(self, shape, f, vals):
-        # Focus nodes come one at a time here; the query runs once per shape and is cached.
+    def _sparql_results(self, shape, focus: list) -> Iterable[tuple]:
+        """(focus, path, value, message) for each row of the shape's SPARQL constraints.
+
+        SHACL pre-binds $this to each focus node (5.2.1), which costs a query per node. A
+        query in which every group (each UNION branch, say) opens with a triple pattern on
+        $this, with no nested group but OPTIONAL and EXISTS ones, binds $this before
+        anything reads it: the same rows come out when it runs once with $this free, and
+        that is how it runs, its rows kept for the focus nodes. Any other query runs once
+        per focus node with $this substituted.
+        """
+        is_property = self.shapes.one(shape, "path") is not None
+        wanted = set(focus)
         for constraint in self.shapes.objects(shape, "sparql"):
             if self._deactivated(constraint):
                 continue
-            yield from self._sparql_rows(shape, constraint).get(f, ())
+            text, prefixes, anchored, template = self._prepared(shape, constraint)
+            if anchored:
+                runs = [self.store.query(text, prefixes=prefixes)]
+            else:
+                runs = (
+                    self.store.query(text, prefixes=prefixes, substitutions={_THIS: f})
+                    for f in focus
+                )
+            for results in runs:
+                names = {v.value for v in results.variables}
+                rows = {}
+                for row in results:
+                    this = row["this"]
+                    if this not in wanted:
+                        continue
+                    row_path = row["path"] if "path" in names else None
+                    value = row["value"] if "value" in names else None
+                    if value is None and not is_property:
+                        value = this
+                    message = _fill(template.value, row, names) if template is not None else None
+                    path = str(row_path) if row_path is not None else None
+                    rows[(this, path, value, message)] = None
+                yield from rows
 
-    def _sparql_rows(self, shape, constraint) -> dict:
+    def _prepared(self, shape, constraint) -> tuple:
+        """A SPARQL constraint checked once: its text with $PATH filled, its prefixes,
+        whether it binds $this first, its message."""
         key = (shape, constraint)
-        if key not in self.sparql:
-            self.sparql[key] = self._run_sparql(shape, constraint)
-        return self.sparql[key]
-
-    def _run_sparql(self, shape, constraint) -> dict:
-        """Rows of a SPARQL constraint for every focus node at once, grouped by $this."""
+        if key in self.sparql:
+            return self.sparql[key]
         s = self.shapes
         select = s.one(constraint, "select")
         if select is None:
@@ -584,7 +615,8 @@ class _Engine:
             for decl in s.objects(holder, "declare"):
                 prefixes[s.one(decl, "prefix").value] = s.one(decl, "namespace").value
         text = select.value
-        forbidden = _FORBIDDEN.search(_STRINGS_AND_COMMENTS.sub(" ", text))
+        bare = _blank_out(text)
+        forbidden = _FORBIDDEN.search(bare)
         if forbidden:
             raise InputError(
                 f"SPARQL constraint {constraint} uses {forbidden.group(0).strip().upper()}, "
@@ -592,29 +624,17 @@ class _Engine:
                 path=s.origin(constraint),
                 hint="rewrite the query without VALUES, MINUS, SERVICE or AS $this",
             )
-        if s.one(shape, "path") is not None:
-            text = text.replace("$PATH", self._sparql_path(s.one(shape, "path")))
-        results = self.store.query(text, prefixes=prefixes)
-        names = {v.value for v in results.variables}
-        if "this" not in names and "failure" not in names:
+        if not _PROJECTS_THIS.search(bare):
             raise InputError(
                 f"SPARQL constraint {constraint} does not select $this",
                 path=s.origin(constraint),
                 hint="write SELECT $this ... so that each result names its focus node",
             )
-        template = s.one(constraint, "message")
-        grouped: dict = defaultdict(list)
-        is_property = s.one(shape, "path") is not None
-        for row in results:
-            this = row["this"] if "this" in names else None
-            row_path = row["path"] if "path" in names else None
-            value = row["value"] if "value" in names else None
-            if value is None and not is_property:
-                value = this
-            text = _fill(template.value, row, names) if template is not None else None
-            path = str(row_path) if row_path is not None else None
-            grouped[this].append((value, (this, path, text)))
-        return {this: list(dict.fromkeys(rows)) for this, rows in grouped.items()}
+        if s.one(shape, "path") is not None:
+            text = text.replace("$PATH", self._sparql_path(s.one(shape, "path")))
+            bare = _blank_out(text)
+        self.sparql[key] = (text, prefixes, _binds_this_first(bare), s.one(constraint, "message"))
+        return self.sparql[key]
 
     # --- findings -------------------------------------------------------------------------
 
@@ -629,6 +649,25 @@ class _Engine:
             constraint="<" + component + ">",
             source_file=_source_file(self.data, focus),
         )
+
+
+def _binds_this_first(query: str) -> bool:
+    """Whether every group of the WHERE clause that is not an OPTIONAL or EXISTS opens
+    with a triple pattern on $this (or with a group that does), and nothing is nested."""
+    where = query[query.find("{") :]
+    if re.search(r"\bSELECT\b", where, re.I):
+        return False
+    for brace in re.finditer(r"\{", where):
+        if _NESTING_KEYWORD.search(where[: brace.start()]):
+            continue
+        if not _OPENS_ON_THIS.match(where[brace.end() :]):
+            return False
+    return True
+
+
+def _blank_out(text: str) -> str:
+    """The query with strings and comments blanked, positions kept, for keyword searches."""
+    return _STRINGS_AND_COMMENTS.sub(lambda m: " " * len(m.group(0)), text)
 
 
 def _order(finding: Finding) -> tuple:
@@ -694,6 +733,10 @@ def _well_formed(text: str, datatype: str) -> bool:
 _FORBIDDEN = re.compile(
     r"\b(VALUES|MINUS|SERVICE)\b|\bAS\s+[?$](this|shapesGraph|currentShape)\b", re.I
 )
+_THIS = ox.Variable("this")
+_OPENS_ON_THIS = re.compile(r"\s*([?$]this\s|\{)")
+_NESTING_KEYWORD = re.compile(r"\b(OPTIONAL|EXISTS)\s*$", re.I)
+_PROJECTS_THIS = re.compile(r"\bSELECT\s+(DISTINCT\s+|REDUCED\s+)?(\*|[^{]*[?$]this\b)", re.I)
 _STRINGS_AND_COMMENTS = re.compile(
     r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"[^"\n]*"|\'[^\'\n]*\'|#[^\n]*'
 )
