@@ -1,0 +1,186 @@
+"""The native SHACL engine gives pySHACL's verdict and pySHACL's findings, and refuses
+what it cannot check."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kzld.errors import InputError
+from kzld.graph import load_graph
+from kzld.resources import bundled
+from kzld.shacl_native import validate_native
+from kzld.validation import SH, load_shapes, validate
+
+FIXTURES = Path(__file__).parent / "fixtures"
+NATIVE = FIXTURES / "native"
+SHAPE_FIXTURES = FIXTURES / "shapes"
+EX = "https://example.org/"
+
+
+def key(finding) -> tuple:
+    """What the engines must agree on: focus, path, value, severity, component."""
+    return (finding.focus, finding.path, finding.value, finding.severity, finding.constraint)
+
+
+def both(graph, shapes):
+    """The reports of both engines on the same graph and shapes."""
+    return validate(graph, shapes, engine="pyshacl"), validate(graph, shapes, engine="native")
+
+
+def assert_agree(reference, native) -> None:
+    expected, found = {key(f) for f in reference.findings}, {key(f) for f in native.findings}
+    assert found == expected, (
+        f"only pySHACL: {sorted(expected - found, key=str)}\n"
+        f"only native: {sorted(found - expected, key=str)}"
+    )
+    assert native.conforms == reference.conforms
+
+
+@pytest.fixture(scope="module")
+def shapes():
+    return load_shapes()
+
+
+def test_engines_agree_on_the_bundled_data(bundled_graph, shapes):
+    reference, native = both(bundled_graph, shapes)
+    assert_agree(reference, native)
+    assert native.findings  # the info-level "no Wikidata item" findings at least
+
+
+BROKEN = """
+@prefix kz: <https://w3id.org/kzld/ontology#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix tenure: <https://w3id.org/kzld/id/tenure/> .
+@prefix person: <https://w3id.org/kzld/id/person/> .
+@prefix post: <https://w3id.org/kzld/id/post/> .
+
+person:broken-person a kz:Person ;
+    rdfs:label "Broken Person"@en, "Сломанный"@ru ;
+    kz:wikidataEntity "Q1" ;
+    kz:birthDate "1970-02-30"^^xsd:date .
+
+tenure:broken-person--minister-of-defence a kz:Tenure ;
+    kz:holder person:broken-person, post:minister-of-defence ;
+    kz:post post:minister-of-defence ;
+    kz:start "2024-05-01"^^xsd:date ;
+    kz:end "2023"^^xsd:gYear ;
+    kz:endCause kz:retired ;
+    kz:replacedBy tenure:dauren-kosanov--minister-of-defence .
+"""
+
+
+def test_engines_agree_on_a_broken_copy(bundled_graph, shapes, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(bundled("data"), data)
+    (data / "broken.ttl").write_text(BROKEN, encoding="utf-8")
+    graph = load_graph([bundled("ontology"), data])
+    reference, native = both(graph, shapes)
+    assert_agree(reference, native)
+    assert not native.conforms
+    # Every broken node is caught, by more than one constraint where it breaks several.
+    clean = {key(f) for f in validate(bundled_graph, shapes, engine="native").findings}
+    new = [f for f in native.findings if key(f) not in clean and f.severity == "Violation"]
+    for node, at_least in (
+        ("person/broken-person", 3),  # second label, literal QID, impossible date
+        ("tenure/broken-person--minister-of-defence", 4),  # holder, order, cause, succession
+    ):
+        caught = {f.constraint for f in new if f.focus == f"<https://w3id.org/kzld/id/{node}>"}
+        assert len(caught) >= at_least, (node, caught)
+
+
+@pytest.mark.parametrize(
+    "fixture",
+    sorted(p for p in SHAPE_FIXTURES.glob("*.ttl") if not p.name.startswith("_")),
+    ids=lambda p: p.stem,
+)
+def test_engines_agree_on_every_shape_fixture(fixture, shapes):
+    graph = load_graph([SHAPE_FIXTURES / "_base.ttl", fixture])
+    reference, native = both(graph, shapes)
+    assert_agree(reference, native)
+
+
+# Every component the engine implements, each broken at least once by data.ttl.
+COMPONENTS = """Class Datatype NodeKind MinCount MaxCount MinExclusive MinInclusive MaxExclusive
+    MaxInclusive MinLength MaxLength Pattern LanguageIn UniqueLang Equals Disjoint LessThan
+    LessThanOrEquals Not And Or Xone Node QualifiedMinCount QualifiedMaxCount Closed HasValue
+    In SPARQL""".split()
+
+
+@pytest.fixture(scope="module")
+def component_reports():
+    return both(load_graph([NATIVE / "data.ttl"]), load_graph([NATIVE / "shapes.ttl"]))
+
+
+def test_engines_agree_on_every_component(component_reports):
+    assert_agree(*component_reports)
+
+
+@pytest.mark.parametrize("component", COMPONENTS)
+def test_component_is_checked(component_reports, component):
+    _, native = component_reports
+    found = {f.constraint for f in native.findings}
+    assert f"<{SH}{component}ConstraintComponent>" in found
+
+
+def test_conforming_nodes_have_no_findings(component_reports):
+    # ex:other is a Thing only through rdfs:subClassOf; ex:wheel is checked only via sh:node.
+    _, native = component_reports
+    focus = {f.focus for f in native.findings}
+    assert f"<{EX}other>" not in focus
+    assert f"<{EX}wheel>" not in focus
+    assert f"<{EX}nameless>" in focus  # reached through the subclass as well
+
+
+def test_prebinding_reaches_filters(component_reports):
+    # ex:FlaglessRule mentions $this only inside FILTER NOT EXISTS: only a pre-bound $this
+    # finds ex:neither, which has no ex:size.
+    _, native = component_reports
+    flagless = {f.focus for f in native.findings if f.shape == f"<{EX}FlaglessRule>"}
+    assert flagless == {f"<{EX}neither>"}
+
+
+def test_severity_and_deactivation(component_reports):
+    _, native = component_reports
+    severities = {f.shape: f.severity for f in native.findings}
+    assert severities[f"<{EX}ObjectShape>"] == "Info"
+    assert f"<{EX}OffShape>" not in severities
+
+
+def test_unknown_component_is_refused(tmp_path):
+    shapes = tmp_path / "shapes.ttl"
+    shapes.write_text(
+        "@prefix sh: <http://www.w3.org/ns/shacl#> .\n"
+        "<https://example.org/S> a sh:NodeShape ; sh:targetNode <https://example.org/a> ;\n"
+        "    sh:target [ a <https://example.org/SomeTarget> ] .\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError, match=r"sh:target, which the native SHACL engine") as err:
+        validate_native(load_graph([NATIVE / "data.ttl"]), load_graph([shapes]))
+    assert str(shapes) in err.value.message
+
+
+def test_forbidden_sparql_is_refused(tmp_path):
+    shapes = tmp_path / "shapes.ttl"
+    shapes.write_text(
+        "@prefix sh: <http://www.w3.org/ns/shacl#> .\n"
+        "<https://example.org/S> a sh:NodeShape ; sh:targetClass <https://example.org/Thing> ;\n"
+        '    sh:sparql [ sh:select "SELECT $this WHERE { VALUES ?x { 1 } $this ?p ?x }" ] .\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError, match="uses VALUES"):
+        validate_native(load_graph([NATIVE / "data.ttl"]), load_graph([shapes]))
+
+
+def test_cli_native_engine_exit_codes(kzld):
+    broken = kzld(
+        "validate", "--engine", "native", "--data", NATIVE / "data.ttl",
+        "--shapes", NATIVE / "shapes.ttl", "--format", "json",
+    )  # fmt: skip
+    assert broken.exit_code == 1
+    assert '"conforms": false' in broken.stdout
+    clean = kzld("validate", "--engine", "native")
+    assert clean.exit_code == 0, clean.stderr
