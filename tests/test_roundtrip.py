@@ -42,10 +42,10 @@ def by_rdflib(path: Path, monkeypatch: pytest.MonkeyPatch) -> set[str]:
 
     monkeypatch.setattr(rdflib, "NORMALIZE_LITERALS", False)
     graph = rdflib.Graph().parse(str(path), format=_RDFLIB_FORMAT[path.suffix])
-    return canonical(ox.Triple(*(_from_rdflib(term) for term in t)) for t in graph)
+    return canonical(ox.Triple(*(from_rdflib(term) for term in t)) for t in graph)
 
 
-def _from_rdflib(term):
+def from_rdflib(term):
     import rdflib
 
     if isinstance(term, rdflib.URIRef):
