@@ -151,6 +151,10 @@ def _quality(offer: str, ranges: list[tuple[str, float]]) -> float:
 # --- query safety and execution -----------------------------------------------------------
 
 
+# pyparsing's packrat cache is shared by every thread: one parse at a time.
+_PARSER_LOCK = threading.Lock()
+
+
 def check_query(text: str) -> None:
     """Refuse updates and SERVICE before anything runs: pyoxigraph would open the remote
     connection itself, out of reach of Python's audit hook."""
@@ -158,10 +162,12 @@ def check_query(text: str) -> None:
     from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 
     try:
-        tree = parseQuery(text)
+        with _PARSER_LOCK:
+            tree = parseQuery(text)
     except ParseException as err:
         try:
-            parseUpdate(text)
+            with _PARSER_LOCK:
+                parseUpdate(text)
         except ParseException:
             raise HttpError(
                 400, f"SPARQL syntax error at line {err.lineno}, column {err.col}: {err.msg}"
