@@ -42,6 +42,10 @@ def serve(
         ) from None
     bound_host, bound_port = server.server_address[:2]
     typer.echo(f"kzld: serving {len(graph)} triples at http://{bound_host}:{bound_port}/")
+    if bound_host not in ("127.0.0.1", "::1", "localhost"):
+        typer.echo(
+            f"kzld: note: listening on {bound_host}: reachable from other machines", err=True
+        )
     typer.echo("  /sparql  /id/{kind}/{name}  /reconcile  /ontology  /timeline.svg  (Ctrl-C stops)")
     try:
         server.serve_forever()
