@@ -461,6 +461,15 @@ def build_site(graph: KGraph, out: Path, dumps: Path | None = None) -> list[Path
         name = f"id/{path}.html"
         home = posixpath.relpath("index.html", posixpath.dirname(name))
         files[name] = entity_html(index, entity, lambda n, here=name: _file_link(here, n), home)
+    # Every folder first, so an unwritable --out fails before any page is replaced.
+    for folder in sorted({(out / name).parent for name in files}):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise OutputError(
+                f"{folder}: cannot write ({err.strerror or err})",
+                hint="choose a writable --out folder",
+            ) from None
     written = []
     for name in sorted(files):
         target = out / name
