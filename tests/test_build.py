@@ -296,3 +296,34 @@ def test_debug_shows_the_traceback(run_kzld, tmp_path):
     done = run_kzld("--debug", "verify", "--out", "no/such/folder", cwd=tmp_path)
     assert done.exit_code != 0
     assert "Traceback" in done.stderr
+
+
+def test_progress_is_shown_when_stderr_is_a_terminal(tmp_path):
+    import os
+    import pty
+    import sys
+
+    from conftest import subprocess_env
+
+    leader, follower = pty.openpty()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "kzld", "build", "--out", str(tmp_path / "public")],
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        env=subprocess_env({"TERM": "xterm"}),
+    )
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closes with the child
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    stdout, _ = child.communicate(timeout=300)
+    assert child.returncode == 0
+    assert b"validating" in shown and b"publishing" in shown
+    assert b"validating" not in stdout  # the report on stdout stays plain

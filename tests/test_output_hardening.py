@@ -111,14 +111,16 @@ def published_a(builds, out: Path) -> Path:
 # A child build whose nth file write (or the swap) pauses: the test kills it there.
 PAUSING_BUILD = textwrap.dedent(
     """
-    import sys, time
+    import os, sys, time
     import kzld.publication as publication
     marker, where, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
     writes = 0
 
-    def pause():
+    def pause():  # until the test creates MARKER.release, or for so many seconds
         open(marker, "w").close()
-        time.sleep(seconds)
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and not os.path.exists(marker + ".release"):
+            time.sleep(0.05)
 
     write_file, swap, exchange = publication._write_file, publication._swap, publication._exchange
 
@@ -270,6 +272,37 @@ def test_two_builds_at_once_take_turns(tmp_path, kzld, builds):
     # The second waited for the first: what is published is the second, whole.
     assert snapshot(out) == snapshot(builds["refs"]["b"])
     assert kzld("verify", "--out", out).exit_code == 0
+
+
+def test_a_second_build_never_writes_while_the_first_is_publishing(tmp_path, kzld, builds):
+    out = tmp_path / "public"
+    first, marker = start_pausing_build(
+        tmp_path, "swap", 600, "build", "--data", builds["a"], "--out", out
+    )
+    second = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kzld",
+            "build",
+            "--data",
+            str(builds["b"]),
+            "--out",
+            str(out),
+            "--lock-wait",
+            "0.5",
+        ],
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    Path(f"{marker}.release").touch()
+    _, first_errors = first.communicate(timeout=300)
+    assert second.returncode == 5, second.stderr
+    assert "another kzld build is writing" in second.stderr
+    assert first.returncode == 0, first_errors
+    assert snapshot(out) == snapshot(builds["refs"]["a"])
 
 
 def test_a_build_that_cannot_get_the_lock_fails_clearly(tmp_path, kzld, builds):
