@@ -1,0 +1,376 @@
+"""Run every benchmark, compare kzld with a plain rdflib/pySHACL baseline, check the targets.
+
+Each measurement runs in a fresh child process (cold start included where the target says
+so) and its peak memory is that child's own (os.wait4). Steps whose command does not exist
+yet print "missing"; steps that fail print "error"; steps past --timeout print "timeout".
+
+    python benchmarks/run.py                     # bundled data, 10k, 100k and 1M triples
+    python benchmarks/run.py --sizes 10k --runs 1 --quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from generate import generate  # beside this script, which Python puts on the path
+
+ROOT = Path(__file__).resolve().parent.parent
+SIZES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
+GB = 1024**3
+
+# Child programs, run with `python -c`; each prints one JSON line of timings.
+KZLD_LOAD = """
+import json, sys, time
+t0 = time.perf_counter()
+from kzld.graph import load_graph
+graph = load_graph(sys.argv[2:])
+store = graph.store()
+t1 = time.perf_counter()
+rows = list(store.query(open(sys.argv[1], encoding="utf-8").read()))
+t2 = time.perf_counter()
+print(json.dumps({"load": t1 - t0, "query": t2 - t1, "triples": len(graph), "rows": len(rows)}))
+"""
+RDFLIB_LOAD = """
+import json, sys, time
+t0 = time.perf_counter()
+from rdflib import Graph
+graph = Graph()
+for path in sys.argv[2:]:
+    graph.parse(path)
+t1 = time.perf_counter()
+try:
+    rows = list(graph.query(open(sys.argv[1], encoding="utf-8").read()))
+    error = None
+except Exception as err:  # rdflib fails on some valid queries; the time is then a floor
+    rows, error = [], type(err).__name__ + ": " + str(err)
+t2 = time.perf_counter()
+for row in rows:
+    print(*row, sep="\\t", file=sys.stderr)
+print(json.dumps({"load": t1 - t0, "query": t2 - t1, "rows": len(rows), "error": error}))
+"""
+PYSHACL = """
+import json, sys, time
+from rdflib import Graph
+import pyshacl
+shapes = Graph()
+for path in sys.argv[1].split(","):
+    shapes.parse(path)
+data = Graph()
+for path in sys.argv[2:]:
+    data.parse(path)
+t0 = time.perf_counter()
+conforms, _, _ = pyshacl.validate(data, shacl_graph=shapes)
+print(json.dumps({"validate": time.perf_counter() - t0, "conforms": conforms}))
+"""
+
+
+@dataclass
+class Run:
+    """One child process: wall seconds, peak memory, exit code, and what it printed."""
+
+    seconds: float
+    peak: int  # bytes
+    code: int | None  # None: killed at the time limit
+    out: str = ""
+
+    @property
+    def json(self) -> dict:
+        lines = [line for line in self.out.splitlines() if line.startswith("{")]
+        return json.loads(lines[-1]) if lines else {}
+
+
+@dataclass
+class Row:
+    """One line of the table: a kzld measurement and its baseline."""
+
+    dataset: str
+    step: str
+    kzld: list[float] = field(default_factory=list)
+    baseline: list[float] = field(default_factory=list)
+    peak: int = 0
+    note: str = ""  # "missing", "error", "timeout", "skipped" instead of a figure
+    floor: str = ""  # why the baseline figure is only a lower bound (it failed part-way)
+
+    @property
+    def median(self) -> float | None:
+        return statistics.median(self.kzld) if self.kzld and not self.note else None
+
+    @property
+    def base(self) -> float | None:
+        return statistics.median(self.baseline) if self.baseline else None
+
+
+def child(args: list[str], timeout: float, cwd: Path | None = None) -> Run:
+    """Run one child process to its end; wall time from fork to exit, its own peak RSS."""
+    env = dict(os.environ, NO_COLOR="1", COLUMNS="200", PYTHONHASHSEED="0")
+    start = time.perf_counter()
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen(
+            args, stdout=out, stderr=subprocess.DEVNULL, cwd=cwd, env=env, start_new_session=True
+        )
+        deadline = start + timeout
+        code: int | None = None
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                code = os.waitstatus_to_exitcode(status)
+                break
+            if time.perf_counter() > deadline:
+                os.killpg(proc.pid, signal.SIGKILL)
+                _, status, usage = os.wait4(proc.pid, 0)
+                break
+            time.sleep(0.002)
+        seconds = time.perf_counter() - start
+        proc.returncode = code if code is not None else -9  # reaped above
+        out.seek(0)
+        text = out.read().decode("utf-8", "replace")
+    return Run(seconds, usage.ru_maxrss * 1024, code, text)
+
+
+def kzld(*args: str) -> list[str]:
+    return [sys.executable, "-m", "kzld", *args]
+
+
+def has_command(name: str) -> bool:
+    done = subprocess.run(kzld(name, "--help"), capture_output=True, cwd=ROOT)
+    return done.returncode == 0
+
+
+class Bench:
+    def __init__(self, runs: int, timeout: float, baseline_limit: int, pyshacl_limit: int):
+        self.runs = runs
+        self.timeout = timeout
+        self.baseline_limit = baseline_limit
+        self.pyshacl_limit = pyshacl_limit
+        self.rows: list[Row] = []
+        self.query = ROOT / "queries" / "successors.rq"
+        self.commands = {c: has_command(c) for c in ("query", "validate", "build")}
+
+    def dataset(self, name: str, files: list[Path], data_args: list[str], triples: int) -> None:
+        runs = 1 if triples >= 1_000_000 else self.runs
+        with_baseline = triples <= self.baseline_limit
+        say = f"[{name}] {triples} triples, {runs} run(s)"
+        print(say + (", with baseline" if with_baseline else ", baseline skipped"), flush=True)
+        shapes = sorted(str(p) for p in (ROOT / "shapes").glob("*.ttl"))
+        paths = [str(p) for p in files]
+
+        # Load, and the successors query on the loaded store.
+        load, after = Row(name, "load"), Row(name, "successors after load")
+        rdflib_cold: list[float] = []
+        cold_floor = ""
+        if not self.query.exists():
+            load.note = after.note = "missing"
+        for _ in range(runs if self.query.exists() else 0):
+            mine = child([sys.executable, "-c", KZLD_LOAD, str(self.query), *paths], self.timeout)
+            if not self._ok(load, mine) or not mine.json:
+                after.note = load.note = load.note or "error"
+                break
+            load.kzld.append(mine.json["load"])
+            after.kzld.append(mine.json["query"])
+            load.peak = max(load.peak, mine.peak)
+            if with_baseline:
+                theirs = child(
+                    [sys.executable, "-c", RDFLIB_LOAD, str(self.query), *paths], self.timeout
+                )
+                if theirs.code == 0 and theirs.json:
+                    load.baseline.append(theirs.json["load"])
+                    after.baseline.append(theirs.json["query"])
+                    rdflib_cold.append(theirs.seconds)  # process start to last row
+                    after.floor = cold_floor = theirs.json["error"] or ""
+        self.rows += [load, after]
+
+        # Cold kzld query successors: process start to last row.
+        cold = Row(name, "successors (cold CLI)", baseline=rdflib_cold, floor=cold_floor)
+        self._command(cold, "query", kzld("query", "successors", *data_args), runs)
+        self.rows.append(cold)
+
+        validate = Row(name, "validate (native)")
+        argv = kzld("validate", "--engine", "native", *data_args)
+        self._command(validate, "validate", argv, runs, ok_codes=(0, 1))
+        if triples <= self.pyshacl_limit and not validate.note:
+            for _ in range(runs):
+                run = child([sys.executable, "-c", PYSHACL, ",".join(shapes), *paths], self.timeout)
+                if run.code == 0 and run.json:
+                    validate.baseline.append(run.seconds)
+        self.rows.append(validate)
+
+        build = Row(name, "build")
+        with tempfile.TemporaryDirectory() as out:
+            argv = kzld("build", *data_args, "--out", str(Path(out) / "public"))
+            self._command(build, "build", argv, runs, cwd=Path(out))
+        self.rows.append(build)
+
+    def _command(self, row: Row, command: str, argv: list[str], runs: int, **kw) -> None:
+        ok_codes = kw.pop("ok_codes", (0,))
+        if not self.commands[command]:
+            row.note = "missing"
+        for _ in range(0 if row.note else runs):
+            run = child(argv, self.timeout, **kw)
+            if not self._ok(row, run, ok_codes):
+                break
+            row.kzld.append(run.seconds)
+            row.peak = max(row.peak, run.peak)
+
+    @staticmethod
+    def _ok(row: Row, run: Run, ok_codes: tuple[int, ...] = (0,)) -> bool:
+        if run.code is None:
+            row.note = "timeout"
+        elif run.code not in ok_codes:
+            row.note = f"error (exit {run.code})"
+        return not row.note
+
+    def find(self, dataset: str, step: str) -> Row | None:
+        return next((r for r in self.rows if r.dataset == dataset and r.step == step), None)
+
+
+def targets(bench: Bench, sizes: dict[str, int]) -> list[tuple[str, str, bool | None]]:
+    """(target, measured, passed) for each target of the issue; None: not measured."""
+    checks: list[tuple[str, str, bool | None]] = []
+
+    def limit(label: str, dataset: str, step: str, seconds: float, memory: float = 0) -> None:
+        row = bench.find(dataset, step)
+        value = row.median if row else None
+        if value is None:
+            checks.append((label, row.note if row else "not run", None if not row else False))
+            return
+        passed = value <= seconds and (not memory or row.peak <= memory)
+        shown = f"{value:.2f} s" + (f", {row.peak / GB:.2f} GB" if memory else "")
+        checks.append((label, shown, passed))
+
+    limit(
+        "bundled: cold `kzld query successors` <= 0.25 s", "bundled", "successors (cold CLI)", 0.25
+    )
+    cold = bench.find("bundled", "successors (cold CLI)")
+    if cold and cold.median and cold.base:
+        ratio = cold.base / cold.median
+        shown = (">= " if cold.floor else "") + f"{ratio:.1f}x"
+        checks.append(("bundled: successors >= 3x faster than rdflib", shown, ratio >= 3))
+    else:
+        checks.append(("bundled: successors >= 3x faster than rdflib", "not measured", None))
+    limit("bundled: `kzld build` <= 3 s", "bundled", "build", 3)
+    if "1m" in sizes:
+        limit("1M: load <= 10 s", "1m", "load", 10)
+        limit("1M: successors after load <= 2 s", "1m", "successors after load", 2)
+        limit("1M: validation <= 120 s, peak <= 6 GB", "1m", "validate (native)", 120, 6 * GB)
+        limit("1M: all dumps (`kzld build`) <= 60 s", "1m", "build", 60)
+    if "1m" in sizes and "100k" in sizes:
+        for step in ("load", "successors after load", "validate (native)", "build"):
+            small, large = bench.find("100k", step), bench.find("1m", step)
+            label = f"100k -> 1M: {step} grows at most linearly"
+            if not (small and large and small.median and large.median):
+                checks.append((label, "not measured", None))
+                continue
+            # Cost per triple may grow by 25% (noise, cache effects) and still count as linear.
+            growth = (large.median / small.median) / (sizes["1m"] / sizes["100k"])
+            checks.append((label, f"{growth:.2f} x per triple", growth <= 1.25))
+    return checks
+
+
+def table(bench: Bench) -> str:
+    lines = [
+        "| data | step | kzld (median s) | peak MB | baseline (median s) | baseline / kzld |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for r in bench.rows:
+        mine = r.note or (f"{r.median:.3f}" if r.median is not None else "-")
+        at_least = ">= " if r.floor else ""
+        base = f"{at_least}{r.base:.3f}" if r.base is not None else "-"
+        ratio = f"{at_least}{r.base / r.median:.1f}x" if r.base and r.median else "-"
+        peak = f"{r.peak / 1024**2:.0f}" if r.peak else "-"
+        lines.append(f"| {r.dataset} | {r.step} | {mine} | {peak} | {base} | {ratio} |")
+    for r in bench.rows:
+        if r.floor:
+            lines.append(f"\n{r.dataset}, {r.step}: rdflib failed ({r.floor[:120]}); ")
+            lines[-1] += "its time up to the failure is a lower bound"
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10k,100k,1m", help="synthetic sizes: 10k,100k,1m")
+    parser.add_argument("--runs", type=int, default=3, help="runs per step (1M runs once)")
+    parser.add_argument("--timeout", type=float, default=900, help="seconds per child process")
+    parser.add_argument(
+        "--baseline-limit",
+        type=int,
+        default=1_000_000,
+        help="skip the rdflib load and query baseline above this many triples",
+    )
+    parser.add_argument(
+        "--pyshacl-limit",
+        type=int,
+        default=10_000,
+        help="skip the pySHACL baseline above this many triples (10k takes about a minute)",
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "kzld-bench",
+        help="where generated data is kept between runs (never inside the repository)",
+    )
+    parser.add_argument(
+        "--triples", type=int, default=0, help="generate this many triples instead (smoke test)"
+    )
+    parser.add_argument("--skip-bundled", action="store_true", help="only the synthetic data")
+    args = parser.parse_args()
+
+    sizes = {s: SIZES[s] for s in args.sizes.split(",") if s} if not args.triples else {}
+    if args.triples:
+        sizes = {f"{args.triples}": args.triples}
+    bench = Bench(args.runs, args.timeout, args.baseline_limit, args.pyshacl_limit)
+    missing = [c for c, there in bench.commands.items() if not there]
+    if missing:
+        print("missing commands: " + ", ".join(missing), flush=True)
+
+    bundled = sorted(
+        p for folder in ("ontology", "data") for p in (ROOT / folder).rglob("*") if p.suffix in
+        {".ttl", ".nt", ".jsonld"}
+    )  # fmt: skip
+    if not args.skip_bundled:
+        bench.dataset("bundled", bundled, [], _count(bundled))
+    for name, triples in sizes.items():
+        folder = args.cache / name
+        target = folder / "synthetic.nt"
+        if not target.exists():
+            print(f"generating {name} into {folder}", flush=True)
+            generate(triples, folder)
+        bench.dataset(name, [target], ["--data", str(target)], _count([target]))
+
+    print()
+    print(table(bench))
+    print()
+    print("| target | measured | result |")
+    print("|---|---|---|")
+    checks = targets(bench, sizes)
+    for label, measured, passed in checks:
+        verdict = {True: "pass", False: "FAIL", None: "not measured"}[passed]
+        print(f"| {label} | {measured} | {verdict} |")
+    return 0 if all(passed for _, _, passed in checks) else 1
+
+
+def _count(files: list[Path]) -> int:
+    """Triples in these files: N-Triples by line, anything else through kzld's loader."""
+    if all(p.suffix == ".nt" for p in files):
+        return sum(
+            1
+            for p in files
+            for line in p.open(encoding="utf-8")
+            if line.strip() and not line.startswith("#")
+        )
+    from kzld.graph import load_graph
+
+    return len(load_graph(files))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""The benchmark data is valid kzld data, and the benchmark script runs end to end."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kzld.graph import load_graph
+from kzld.validation import validate
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "benchmarks"
+KZ = "https://w3id.org/kzld/ontology#"
+STEPS = ("load", "successors after load", "successors (cold CLI)", "validate (native)", "build")
+
+
+def generate(triples: int, out: Path) -> Path:
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "generate.py"), "--triples", str(triples), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return Path(done.stdout.strip())
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory) -> Path:
+    return generate(3000, tmp_path_factory.mktemp("bench"))
+
+
+def test_generated_data_is_valid_kzld_data(synthetic):
+    graph = load_graph([synthetic])
+    assert 2000 < len(graph) < 4000  # about the size asked for
+    report = validate(graph, engine="native")
+    assert report.conforms, report.to_text()
+    assert not [f for f in report.findings if f.severity != "Info"], report.to_text()
+    types = {t.object.value for t in graph.triples if t.predicate.value.endswith("#type")}
+    assert {KZ + c for c in ("Person", "Post", "Tenure", "Appointment", "SecondaryReport")} <= types
+
+
+def test_generated_successions_chain_every_post(synthetic):
+    graph = load_graph([synthetic])
+    store = graph.store()
+    rows = list(
+        store.query(
+            "PREFIX kz: <https://w3id.org/kzld/ontology#> "
+            "SELECT ?a ?b WHERE { ?a kz:replacedBy ?b . ?b kz:replaces ?a . "
+            "?a kz:post ?post . ?b kz:post ?post }"
+        )
+    )
+    replaced = [t for t in graph.triples if t.predicate.value == KZ + "replacedBy"]
+    assert rows and len(rows) == len(replaced)
+
+
+def test_generation_is_deterministic(synthetic, tmp_path):
+    again = generate(3000, tmp_path)
+    assert again.read_bytes() == synthetic.read_bytes()
+
+
+@pytest.mark.slow
+def test_benchmark_script_runs_every_step(tmp_path):
+    done = subprocess.run(
+        [
+            sys.executable, str(BENCH / "run.py"), "--triples", "1500", "--runs", "1",
+            "--skip-bundled", "--pyshacl-limit", "0", "--cache", str(tmp_path / "cache"),
+        ],
+        capture_output=True, text=True, timeout=900, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode in (0, 1), done.stderr
+    assert (tmp_path / "cache" / "1500" / "synthetic.nt").is_file()
+    for step in STEPS:
+        match = re.search(rf"^\| 1500 \| {re.escape(step)} \| ([^|]+) \|", done.stdout, re.M)
+        assert match, f"no row for {step}:\n{done.stdout}"
+        float(match.group(1))  # a figure, not "missing" or "error"
+    # The rdflib baseline ran on the same input and a ratio is printed.
+    load = re.search(r"^\| 1500 \| load \|.*\| ([0-9.]+)x \|$", done.stdout, re.M)
+    assert load, done.stdout
+    assert "| target | measured | result |" in done.stdout
