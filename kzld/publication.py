@@ -125,7 +125,7 @@ def publish(
     (default: the bundled data) minus any triple already in the ontology.
     """
     step = progress or (lambda _label: None)
-    _check_writable(Path(os.path.abspath(out)))  # fail before the slow part
+    _check_writable(Path(os.path.realpath(out)))  # fail before the slow part
     step("loading")
     ontology_path = bundled("ontology")
     ontology = load_graph([ontology_path])
@@ -194,7 +194,8 @@ def _require_valid(graph: KGraph) -> None:
 
 
 def _write_atomically(out: Path, contents: dict[str, bytes], lock_wait: float) -> None:
-    out = Path(os.path.abspath(out))
+    # The real folder: a symbolic link named by --out keeps pointing at the publication.
+    out = Path(os.path.realpath(out))
     parent = out.parent
     _check_writable(out)
     with _locked(parent / f".{out.name}.lock", out, lock_wait):
@@ -216,6 +217,8 @@ def _write_atomically(out: Path, contents: dict[str, bytes], lock_wait: float) -
 
 def _check_writable(out: Path) -> None:
     """Refuse folders the user made read-only, or that are not a previous publication."""
+    if out == out.parent:
+        raise OutputError(f"{out} cannot be replaced", hint="give --out a folder of its own")
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out} exists and is not a folder", hint="choose another --out")
     for folder in (out, out.parent):

@@ -390,3 +390,13 @@ def test_verify_of_a_folder_without_checksums_fails(tmp_path, kzld):
     done = _verify(kzld, tmp_path / "x")
     assert done.exit_code == 1
     assert "SHA256SUMS" in done.stderr
+
+
+def test_an_output_folder_reached_by_a_symbolic_link_stays_linked(tmp_path, kzld, builds):
+    target = published_a(builds, tmp_path / "releases" / "current")
+    link = tmp_path / "public"
+    link.symlink_to(target, target_is_directory=True)
+    assert kzld("build", "--data", builds["b"], "--out", link).exit_code == 0
+    assert link.is_symlink() and link.resolve() == target.resolve()
+    assert snapshot(target) == snapshot(builds["refs"]["b"])
+    assert leftovers(tmp_path / "releases") == []
