@@ -184,7 +184,8 @@ def _require_valid(graph: KGraph) -> None:
         first = violations[0] if violations else None
         detail = f"; first: {first.focus}: {first.message}" if first else ""
         raise CheckFailed(
-            f"the data does not conform to the shapes ({len(violations)} violations{detail}); "
+            f"the data does not conform to the shapes ({len(violations)} "
+            f"violation{'' if len(violations) == 1 else 's'}{detail}); "
             "nothing was published",
             hint="run 'kzld validate' with the same --data to see every finding",
         )
@@ -395,7 +396,10 @@ def verify(out: Path) -> list[Discrepancy]:
         found.append(Discrepancy(name, "added", f"not listed in {CHECKSUMS}"))
     if DESCRIPTION in recorded and not any(d.name == DESCRIPTION for d in found):
         found.extend(_against_description(out, present))
-    return sorted(set(found))
+    merged: dict[tuple[str, str], list[str]] = {}
+    for d in sorted(found):  # one line per file, however many records disagree with it
+        merged.setdefault((d.name, d.kind), []).append(d.detail)
+    return [Discrepancy(name, kind, "; ".join(details)) for (name, kind), details in merged.items()]
 
 
 def _against_description(out: Path, present: dict[str, Path]) -> list[Discrepancy]:
