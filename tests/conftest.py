@@ -47,12 +47,21 @@ def subprocess_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 def run_kzld():
     """Run `python -m kzld ARGS` in a child process with the network blocked."""
 
-    def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-            input: str | None = None, timeout: float = 300) -> Result:
+    def run(
+        *args: str,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+        input: str | None = None,
+        timeout: float = 300,
+    ) -> Result:
         done = subprocess.run(
             [sys.executable, "-m", "kzld", *map(str, args)],
-            cwd=cwd or ROOT, env=subprocess_env(env), input=input,
-            capture_output=True, text=True, timeout=timeout,
+            cwd=cwd or ROOT,
+            env=subprocess_env(env),
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
         return Result(done.returncode, done.stdout, done.stderr)
 
