@@ -105,6 +105,7 @@ class Report:
                 lines.append(f"  shape:   {_short(f.shape)} ({_short(f.constraint)})")
                 if f.source_file:
                     lines.append(f"  file:    {f.source_file}")
+                lines.append("")
         lines.append(self.summary())
         return "\n".join(lines) + "\n"
 
