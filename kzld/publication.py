@@ -132,11 +132,12 @@ def publish(
     graph = load_graph([ontology_path, *(data or [bundled("data")])])
     step("validating")
     _require_valid(graph)
-    in_ontology = set(ontology.triples)
+    everything = _plain(graph.sorted_triples())
+    in_ontology = set(_plain(ontology.triples))
     parts = {
-        "all": graph.sorted_triples(),
-        "ontology": ontology.sorted_triples(),
-        "data": [t for t in graph.sorted_triples() if t not in in_ontology],
+        "all": everything,
+        "ontology": _plain(ontology.sorted_triples()),
+        "data": [t for t in everything if t not in in_ontology],
     }
     context = build_context(ontology.triples)
     writers: dict[RdfFormat, Callable[[Sequence[ox.Triple]], bytes]] = {
@@ -150,6 +151,7 @@ def publish(
         for fmt in FORMATS:
             step(f"writing {stem}{fmt.extension}")
             body = writers[fmt](parts[part])
+            _require_same_graph(stem + fmt.extension, body, fmt, parts[part])
             contents[stem + fmt.extension] = body
             files.append(_published(stem + fmt.extension, part, fmt.name, fmt.media_type, body))
     contents[CONTEXT] = write_context(context)
@@ -167,12 +169,29 @@ def publish(
     return Publication(out=out, files=sorted(files, key=_name), triples=len(parts["all"]))
 
 
+def _plain(triples: Sequence[ox.Triple | ox.Quad]) -> list[ox.Triple]:
+    """Triples, whether the parser gave triples or default-graph quads (they never compare
+    equal to each other)."""
+    return [ox.Triple(t.subject, t.predicate, t.object) for t in triples]
+
+
 def _name(f: PublishedFile) -> str:
     return f.name
 
 
 def _published(name: str, part: str, fmt: str, media: str, body: bytes) -> PublishedFile:
     return PublishedFile(name, part, fmt, media, len(body), hashlib.sha256(body).hexdigest())
+
+
+def _require_same_graph(
+    name: str, body: bytes, fmt: RdfFormat, triples: Sequence[ox.Triple]
+) -> None:
+    """A dump that does not read back as what it was written from is never published."""
+    if {q.triple for q in ox.parse(body, format=fmt.oxigraph)} != set(triples):
+        raise OutputError(
+            f"{name} does not read back as the graph it was written from; nothing was published",
+            hint="this is a bug in kzld's writers: please report it with the data",
+        )
 
 
 def _require_valid(graph: KGraph) -> None:

@@ -327,3 +327,16 @@ def test_progress_is_shown_when_stderr_is_a_terminal(tmp_path):
     assert child.returncode == 0
     assert b"validating" in shown and b"publishing" in shown
     assert b"validating" not in stdout  # the report on stdout stays plain
+
+
+def test_a_dump_that_does_not_read_back_is_never_published(kzld, tmp_path, monkeypatch):
+    import kzld.publication as publication
+
+    out = tmp_path / "public"
+    write_turtle = publication.write_turtle
+    # A writer that loses the last triple: the build's own read-back must catch it.
+    monkeypatch.setattr(publication, "write_turtle", lambda triples: write_turtle(triples[:-1]))
+    done = kzld("build", "--out", out)
+    assert done.exit_code == 5
+    assert "does not read back" in done.stderr
+    assert not out.exists()
