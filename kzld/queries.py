@@ -405,8 +405,11 @@ def bind(
 
 def run_canned(query: CannedQuery, engine, given: dict[str, str | None]) -> Results:
     """Run a canned query with its parameters; columns in the header's order."""
-    bindings = bind(query, engine, given)
-    raw = engine.select(query.text, bindings)
+    return tidy(query, engine.select(query.text, bind(query, engine, given)))
+
+
+def tidy(query: CannedQuery, raw: Results) -> Results:
+    """The header's columns in its order, list columns sorted: the same on every engine."""
     index = [raw.columns.index(c) for c in query.columns]
     lists = {query.columns.index(c) for c in query.lists}
     rows = []

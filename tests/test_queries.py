@@ -311,8 +311,8 @@ def test_the_values_block_opens_the_where_clause():
 def test_the_values_block_gives_the_same_rows_as_substitution(engine):
     canned = CATALOGUE["successors"]
     post = {"post": ox.NamedNode("https://w3id.org/kzld/id/post/minister-of-defence")}
-    substituted = engine.select(canned.text, post)
-    valued = engine.select(queries.with_values(canned.text, post), {})
+    substituted = queries.tidy(canned, engine.select(canned.text, post))
+    valued = queries.tidy(canned, engine.select(queries.with_values(canned.text, post), {}))
     assert substituted.rows and substituted.rows == valued.rows
 
 
