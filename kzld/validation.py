@@ -146,7 +146,8 @@ class Report:
             if f.source_file:
                 triples.append(ox.Triple(result, _DCTERMS_SOURCE, ox.Literal(f.source_file)))
         prefixes = {k: PREFIXES[k] for k in ("sh", "kz", "ksh", "xsd", "dcterms")}
-        return ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=prefixes).decode()
+        text = ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=prefixes).decode()
+        return text if text.endswith("\n") else text + "\n"
 
 
 _XSD_BOOLEAN = ox.NamedNode("http://www.w3.org/2001/XMLSchema#boolean")
