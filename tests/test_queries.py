@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyoxigraph as ox
 import pytest
 from rdflib import Literal, Variable
@@ -344,3 +346,19 @@ def test_keywords_inside_strings_iris_and_comments_are_fine():
         'SELECT ?s WHERE { ?s ?p "DROP ALL; SERVICE" . ?s from:load <urn:from> }'
     )
     queries.check_read_only(text)
+
+
+def test_timeline_rows_from_a_fixture():
+    fixture = Path(__file__).parent / "fixtures" / "queries" / "timeline.ttl"
+    engine = queries.local_engine([bundled("ontology"), fixture], timeout=60)
+    found = [
+        (r["date"], r["kind"], r["what"], r["role"])
+        for r in rows(engine, "timeline", person="Aigerim Test")
+    ]
+    assert found == [
+        ("2020-05 (month)", "took office", "Warden", "holder"),
+        ("2020-06-01", "appointment", "Other Test appointed", "agent"),
+        ("2021 (year)", "left office (dismissed)", "Warden", "holder"),
+        ("2021-03-02", "arrest or detention", "Aigerim Test arrested", "concerned"),
+        ("", "in office (undated)", "Keeper", "holder"),
+    ]
