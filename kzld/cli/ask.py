@@ -143,7 +143,15 @@ def _listing(catalogue) -> str:
 
 @app.command()
 def load(
-    endpoint: EndpointOption = None,
+    endpoint: Annotated[
+        str | None,
+        typer.Option(
+            "--endpoint",
+            "-e",
+            help="SPARQL endpoint of the store to fill; its Graph Store URL is derived from it.",
+            show_default=False,
+        ),
+    ] = None,
     store: Annotated[
         str | None,
         typer.Option(
