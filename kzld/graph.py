@@ -17,7 +17,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kzld.errors import InputError, UsageError
-from kzld.formats import RdfFormat, accepted_extensions, format_for_path
+from kzld.formats import JSONLD, RdfFormat, accepted_extensions, format_for_path
 
 GENID = "https://w3id.org/kzld/.well-known/genid/"
 
@@ -28,6 +28,7 @@ _FOREIGN_RDF = {".rdf", ".owl", ".xml", ".n3", ".trig", ".nq", ".json", ".jsonl"
 _POSITION = re.compile(
     r"^Parser error at line (\d+) (?:between columns (\d+) and \d+|column (\d+))"
 )
+_NO_BASE = "x-kzld-no-base:/"
 _ALLOWED_SCHEMES = re.compile(r"^(https?|urn|mailto|tag):", re.IGNORECASE)
 
 
@@ -88,8 +89,11 @@ def parse_file(path: Path) -> list[ox.Triple]:
     text = _decode(raw, path)
     if not text.strip():
         raise InputError("the file is empty", path=str(path), hint="remove it or add triples")
+    # JSON-LD silently drops a relative IRI it cannot resolve, and the triple with it; a base
+    # no published IRI can have turns that loss into an error (a JSON-LD @base still wins).
+    base = _NO_BASE if fmt is JSONLD else None
     try:
-        triples = list(ox.parse(text.encode("utf-8"), format=fmt.oxigraph, base_iri=None))
+        triples = list(ox.parse(text.encode("utf-8"), format=fmt.oxigraph, base_iri=base))
     except SyntaxError as err:
         raise _located(err, path, fmt) from None
     except (ValueError, OSError) as err:
@@ -193,6 +197,14 @@ def _terms(triple: ox.Triple) -> Iterable[object]:
 def _check_iris(triples: list[ox.Triple], text: str, path: Path) -> None:
     for triple in triples:
         for term in _terms(triple):
+            if isinstance(term, ox.NamedNode) and term.value.startswith(_NO_BASE):
+                relative = term.value[len(_NO_BASE) :]
+                raise InputError(
+                    f"relative IRI <{relative}> and no base to resolve it against",
+                    path=str(path),
+                    line=_line_of(text, relative),
+                    hint="write the full IRI, or set @base in the @context",
+                )
             if isinstance(term, ox.NamedNode) and not _ALLOWED_SCHEMES.match(term.value):
                 raise InputError(
                     f"IRI <{term.value}> uses a scheme kzld does not publish",

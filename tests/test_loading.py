@@ -72,6 +72,8 @@ def test_lone_surrogate_escape_is_refused():
         ("iri-with-space.nt", 2, "Invalid IRI code point ' '"),
         ("iri-with-quote.nt", 1, "Invalid IRI code point '\"'"),
         ("relative-iri.ttl", 3, "No scheme found"),
+        # JSON-LD would drop the triple silently: refused instead.
+        ("relative-iri.jsonld", 4, "relative IRI <place/astana> and no base"),
         ("file-iri.ttl", 4, "IRI <file:///etc/passwd> uses a scheme kzld does not publish"),
     ],
 )
