@@ -197,8 +197,16 @@ class RemoteEngine:
         answer = select(self.endpoint, query, timeout=self.timeout)
         if "boolean" in answer:
             raise UsageError("only SELECT queries can be shown as a table")
-        names = list(answer["head"]["vars"])
-        rows = [tuple(_term(b.get(n)) for n in names) for b in answer["results"]["bindings"]]
+        try:
+            names = list(answer["head"]["vars"])
+            bindings = answer["results"]["bindings"]
+            rows = [tuple(_term(b.get(n)) for n in names) for b in bindings]
+        except (AttributeError, KeyError, TypeError, ValueError) as err:
+            from kzld.errors import EndpointBadResponse
+
+            raise EndpointBadResponse(
+                f"{self.endpoint} sent SPARQL results with a malformed binding ({err!r})"
+            ) from None
         return Results(names, rows)
 
 

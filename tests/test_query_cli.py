@@ -208,3 +208,12 @@ def test_a_user_query_with_a_syntax_error_never_reaches_the_endpoint(kzld, serve
     assert result.exit_code == 2
     assert f"{broken}: not valid SPARQL" in result.stderr
     assert server.seen == []
+
+
+def test_a_malformed_binding_is_a_bad_response(kzld, serve):  # noqa: F811
+    body = b'{"head": {"vars": ["office"]}, "results": {"bindings": [{"office": {"type": "uri"}}]}}'
+    server = serve(Reply(body=body))
+    result = kzld("query", "successors", "--endpoint", server.url)
+    assert result.exit_code == 4
+    assert "malformed binding" in result.stderr
+    assert result.stdout == ""
