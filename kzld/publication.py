@@ -162,21 +162,17 @@ def publish(
     )
     contents[DESCRIPTION] = description
     files.append(_published(DESCRIPTION, "", "turtle", TURTLE.media_type, description))
-    contents[CHECKSUMS] = "".join(f"{f.sha256}  {f.name}\n" for f in sorted(files, key=_name))
-    contents[CHECKSUMS] = contents[CHECKSUMS].encode("ascii")
+    files.sort(key=lambda f: f.name)
+    contents[CHECKSUMS] = "".join(f"{f.sha256}  {f.name}\n" for f in files).encode("ascii")
     step("publishing")
     _write_atomically(out, contents, lock_wait)
-    return Publication(out=out, files=sorted(files, key=_name), triples=len(parts["all"]))
+    return Publication(out=out, files=files, triples=len(parts["all"]))
 
 
 def _plain(triples: Sequence[ox.Triple | ox.Quad]) -> list[ox.Triple]:
     """Triples, whether the parser gave triples or default-graph quads (they never compare
     equal to each other)."""
     return [ox.Triple(t.subject, t.predicate, t.object) for t in triples]
-
-
-def _name(f: PublishedFile) -> str:
-    return f.name
 
 
 def _published(name: str, part: str, fmt: str, media: str, body: bytes) -> PublishedFile:
