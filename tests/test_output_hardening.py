@@ -400,3 +400,27 @@ def test_an_output_folder_reached_by_a_symbolic_link_stays_linked(tmp_path, kzld
     assert link.is_symlink() and link.resolve() == target.resolve()
     assert snapshot(target) == snapshot(builds["refs"]["b"])
     assert leftovers(tmp_path / "releases") == []
+
+
+def test_without_an_atomic_exchange_the_fallback_swap_publishes_whole(
+    tmp_path, kzld, builds, monkeypatch
+):
+    import kzld.publication as publication
+
+    monkeypatch.setattr(publication, "_exchange", lambda fresh, out: False)
+    out = published_a(builds, tmp_path / "public")
+    assert kzld("build", "--data", builds["b"], "--out", out).exit_code == 0
+    assert snapshot(out) == snapshot(builds["refs"]["b"])
+    assert leftovers(tmp_path) == []
+
+
+def test_a_build_killed_between_the_fallback_renames_is_undone_by_the_next(tmp_path, kzld, builds):
+    # What the fallback leaves when killed between its two renames: the old
+    # publication moved aside, no output folder, and the new one in a temp folder.
+    shutil.copytree(builds["refs"]["a"], tmp_path / ".public.previous")
+    shutil.copytree(builds["refs"]["b"], tmp_path / ".public.tmp-1-deadbeef")
+    out = tmp_path / "public"
+    done = kzld("build", "--data", builds["a"], "--out", out)
+    assert done.exit_code == 0
+    assert snapshot(out) == snapshot(builds["refs"]["a"])
+    assert leftovers(tmp_path) == []
