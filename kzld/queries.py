@@ -33,6 +33,8 @@ _NAMED_KINDS = {
     "type": KZ + "Event",
 }
 PARAM_TYPES = frozenset(_NAMED_KINDS) | {"date"}
+ID = "https://w3id.org/kzld/id/"
+_ID_PATHS = {"post": "post", "person": "person", "org": "organisation"}
 
 
 @dataclass(frozen=True)
@@ -343,10 +345,28 @@ def local_name(iri: str) -> str:
     return re.split(r"[/#]", iri.rstrip("/"))[-1]
 
 
+def _direct_iri(kind: str, wanted: str) -> ox.NamedNode | None:
+    """The IRI a value names outright: an IRI, or a data slug of this kind."""
+    if re.fullmatch(r"https?://\S+", wanted):
+        try:
+            return ox.NamedNode(wanted)
+        except ValueError:
+            return None
+    if kind in _ID_PATHS and re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", wanted):
+        return ox.NamedNode(f"{ID}{_ID_PATHS[kind]}/{wanted}")
+    return None
+
+
 def resolve(engine, kind: str, given: str) -> ox.NamedNode:
     """The one thing of this kind named by an IRI, a slug or any label or spelling."""
-    names: dict[str, set[str]] = {}
     lookup = lookup_text("types" if kind == "type" else "names")
+    wanted = given.strip().strip("<>")
+    direct = _direct_iri(kind, wanted)
+    if direct is not None:  # an existing IRI or slug is taken as is, without listing names
+        bound = {"class": ox.NamedNode(_NAMED_KINDS[kind]), "thing": direct}
+        if engine.select(lookup, bound).rows:
+            return direct
+    names: dict[str, set[str]] = {}
     found = engine.select(lookup, {"class": ox.NamedNode(_NAMED_KINDS[kind])})
     thing_at, name_at = found.columns.index("thing"), found.columns.index("name")
     for row in found.rows:
@@ -355,7 +375,6 @@ def resolve(engine, kind: str, given: str) -> ox.NamedNode:
             names.setdefault(thing.value, {local_name(thing.value)})
             if isinstance(name, ox.Literal):
                 names[thing.value].add(name.value)
-    wanted = given.strip().strip("<>")
     if wanted in names:
         return ox.NamedNode(wanted)
     key = normalise(wanted)
