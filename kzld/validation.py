@@ -22,6 +22,7 @@ RDF_REST = "http://www.w3.org/1999/02/22-rdf-syntax-ns#rest"
 RDF_NIL = "http://www.w3.org/1999/02/22-rdf-syntax-ns#nil"
 RDFS_SUBCLASS = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
 OWL_ONTOLOGY = "http://www.w3.org/2002/07/owl#Ontology"
+KZLD_ONTOLOGY = "https://w3id.org/kzld/ontology"
 
 SEVERITIES = ("Violation", "Warning", "Info")
 
@@ -407,8 +408,8 @@ def validate(
 ) -> Report:
     """Validate a graph against the shapes (bundled by default) and report every finding.
 
-    When the graph holds no owl:Ontology, the bundled ontology is added so that targets
-    such as kz:Event reach instances of its subclasses.
+    When the graph does not hold the kzld ontology, the bundled one is added so that
+    targets such as kz:Event reach instances of its subclasses.
     """
     if fail_on not in ("violation", "warning"):
         raise UsageError(f"unknown --fail-on level {fail_on!r}", hint="use violation or warning")
@@ -432,8 +433,12 @@ def _order(finding: Finding) -> tuple[str, ...]:
 
 
 def _has_ontology(graph: KGraph) -> bool:
+    """Whether the graph holds the kzld ontology itself (another ontology is no substitute)."""
     return any(
-        t.predicate.value == RDF_TYPE and t.object.value == OWL_ONTOLOGY for t in graph.triples
+        t.subject.value == KZLD_ONTOLOGY
+        and t.predicate.value == RDF_TYPE
+        and t.object.value == OWL_ONTOLOGY
+        for t in graph.triples
     )
 
 

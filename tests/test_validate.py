@@ -203,3 +203,20 @@ def test_validate_leaves_its_inputs_unchanged():
     first = validate(graph, shapes)
     assert (list(graph.triples), dict(graph.origins), list(shapes.triples)) == before
     assert validate(graph, shapes) == first
+
+
+def test_data_with_its_own_ontology_still_gets_the_kzld_class_tree(kzld, tmp_path):
+    # An extension ontology of the user's does not replace kzld's: a kz:Dismissal (an Event
+    # only through the kzld ontology) with no citation is still caught.
+    path = tmp_path / "extension.ttl"
+    path.write_text(
+        "@prefix kz: <https://w3id.org/kzld/ontology#> .\n"
+        "<https://example.org/my-ontology> a <http://www.w3.org/2002/07/owl#Ontology> .\n"
+        '<https://w3id.org/kzld/id/event/e> a kz:Dismissal ; kz:date "2022"^^'
+        "<http://www.w3.org/2001/XMLSchema#gYear> .\n",
+        encoding="utf-8",
+    )
+    result = kzld("validate", "--data", BASE, "--data", path)
+    assert result.exit_code == 1
+    assert "Violation: id:event/e" in result.stdout
+    assert "ksh:Event-evidence" in result.stdout
