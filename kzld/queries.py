@@ -2,9 +2,10 @@
 
 A canned query is a ``.rq`` file in ``queries/`` whose ``#+ key: value`` header (in the
 style of grlc and BASIL) names it, describes it, types its parameters and orders its
-columns. Parameter values are RDF terms: the embedded store receives them through
-pyoxigraph's ``substitutions=``, a remote endpoint through a ``VALUES`` block written from
-the terms; no user text is ever pasted into query text.
+columns. Parameter values are RDF terms, given to both engines in a ``VALUES`` block
+written by pyoxigraph from the terms; no user text is ever pasted into query text.
+(pyoxigraph's ``substitutions=`` gives the same rows but is not pushed into the query
+plan: successors for one post takes 1.7 s instead of 0.01 s on a million triples.)
 """
 
 from __future__ import annotations
@@ -152,12 +153,12 @@ class LocalEngine:
         self.timeout = timeout
 
     def select(self, text: str, bindings: dict[str, ox.NamedNode | ox.Literal]) -> Results:
-        substitutions = {ox.Variable(k): v for k, v in bindings.items()}
+        query = with_values(text, bindings)
         outcome: list[Results | BaseException] = []
 
         def work() -> None:
             try:
-                solutions = self.store.query(text, substitutions=substitutions or None)
+                solutions = self.store.query(query)
                 if not isinstance(solutions, ox.QuerySolutions):
                     raise UsageError("only SELECT queries can be shown as a table")
                 names = [v.value for v in solutions.variables]

@@ -106,7 +106,7 @@ def test_a_literal_in_the_values_block_never_changes_the_query(value, name):
 
 @SETTINGS
 @given(value=ANY_TEXT)
-def test_a_substituted_literal_is_only_a_term(engine, value):
+def test_a_bound_literal_is_only_a_term(engine, value):
     # A literal where a post belongs matches nothing: it cannot add patterns or rows.
     canned = CATALOGUE["successors"]
     result = engine.select(canned.text, {"post": ox.Literal(value)})
