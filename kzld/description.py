@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import pyoxigraph as ox
 
 from kzld import __version__
+from kzld.errors import UsageError
 
 DATASET = "https://w3id.org/kzld/dataset"
 DOWNLOAD = "https://w3id.org/kzld/dump/"
@@ -165,7 +166,13 @@ def issued_date(graph: Sequence[ox.Triple]) -> ox.Literal | None:
     wall clock, so that two builds of the same data are byte-identical."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch:
-        day = datetime.fromtimestamp(int(epoch), tz=UTC).date().isoformat()
+        try:
+            day = datetime.fromtimestamp(int(epoch), tz=UTC).date().isoformat()
+        except (ValueError, OverflowError, OSError):
+            raise UsageError(
+                f"SOURCE_DATE_EPOCH={epoch!r} is not a time",
+                hint="set it to whole seconds since 1970-01-01 UTC, or unset it",
+            ) from None
         return ox.Literal(day, datatype=ox.NamedNode(_XSD + "date"))
     sources = set(_sources(graph))
     newest: tuple[tuple[int, int, int, int], ox.Literal] | None = None

@@ -340,3 +340,11 @@ def test_a_dump_that_does_not_read_back_is_never_published(kzld, tmp_path, monke
     assert done.exit_code == 5
     assert "does not read back" in done.stderr
     assert not out.exists()
+
+
+def test_a_bad_source_date_epoch_is_a_usage_error(kzld, tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
+    done = kzld("build", "--out", tmp_path / "public")
+    assert done.exit_code == 2
+    assert "SOURCE_DATE_EPOCH" in done.stderr.splitlines()[0]
+    assert not (tmp_path / "public").exists()
