@@ -19,7 +19,6 @@ SH = "http://www.w3.org/ns/shacl#"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 RDF_FIRST = "http://www.w3.org/1999/02/22-rdf-syntax-ns#first"
 RDF_REST = "http://www.w3.org/1999/02/22-rdf-syntax-ns#rest"
-RDF_NIL = "http://www.w3.org/1999/02/22-rdf-syntax-ns#nil"
 RDFS_SUBCLASS = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
 OWL_ONTOLOGY = "http://www.w3.org/2002/07/owl#Ontology"
 KZLD_ONTOLOGY = "https://w3id.org/kzld/ontology"
@@ -121,7 +120,7 @@ class Report:
 
     def to_turtle(self) -> str:
         """A SHACL validation report graph; results are numbered in the findings' order."""
-        sh = _SHNode
+        sh = _sh
         report = ox.BlankNode("report")
         triples = [
             ox.Triple(report, ox.NamedNode(RDF_TYPE), sh("ValidationReport")),
@@ -155,7 +154,7 @@ _XSD_BOOLEAN = ox.NamedNode("http://www.w3.org/2001/XMLSchema#boolean")
 _DCTERMS_SOURCE = ox.NamedNode("http://purl.org/dc/terms/source")
 
 
-def _SHNode(local: str) -> ox.NamedNode:
+def _sh(local: str) -> ox.NamedNode:
     return ox.NamedNode(SH + local)
 
 
@@ -269,7 +268,6 @@ _TARGETS = {
     SH + "target",
 }
 _SHAPE_REFERENCES = {SH + "property", SH + "node", SH + "qualifiedValueShape", SH + "not"}
-_PATH_LISTS = {SH + "alternativePath"}
 _PATH_WRAPPERS = {
     SH + "inversePath",
     SH + "zeroOrMorePath",
@@ -354,27 +352,30 @@ def _list_members(graph: KGraph, predicates: set[str]) -> list[ox.NamedNode]:
 
 def _path_predicates(shapes: KGraph) -> list[tuple[ox.NamedNode, str]]:
     """Every predicate IRI a shape's sh:path walks, with the shape naming it."""
-    out: dict[ox.NamedNode, dict[ox.NamedNode, ox.Term]] = {}
+    out: dict[ox.Term, dict[str, ox.Term]] = {}
     for t in shapes.triples:
-        out.setdefault(t.subject, {})[t.predicate] = t.object
+        out.setdefault(t.subject, {})[t.predicate.value] = t.object
     found: list[tuple[ox.NamedNode, str]] = []
+
+    def members(node: ox.Term) -> Iterable[ox.Term]:
+        while RDF_FIRST in out.get(node, {}):
+            yield out[node][RDF_FIRST]
+            node = out[node].get(RDF_REST)
 
     def walk(shape: ox.NamedNode, node: ox.Term) -> None:
         props = out.get(node, {})
-        complex_path = {p.value for p in props} & (_PATH_LISTS | _PATH_WRAPPERS | {RDF_FIRST})
-        if not complex_path:
+        wrapped = [props[p] for p in _PATH_WRAPPERS if p in props]
+        if RDF_FIRST in props:  # a sequence path
+            parts = list(members(node))
+        elif SH + "alternativePath" in props:
+            parts = list(members(props[SH + "alternativePath"]))
+        elif wrapped:
+            parts = wrapped
+        else:
             found.append((shape, node.value))
             return
-        for p, o in props.items():
-            if p.value in _PATH_WRAPPERS:
-                walk(shape, o)
-            elif p.value in _PATH_LISTS or p.value == RDF_FIRST:
-                item = o if p.value == RDF_FIRST else o
-                while item in out and ox.NamedNode(RDF_FIRST) in out[item]:
-                    walk(shape, out[item][ox.NamedNode(RDF_FIRST)])
-                    item = out[item].get(ox.NamedNode(RDF_REST))
-                if p.value == RDF_FIRST:
-                    return
+        for part in parts:
+            walk(shape, part)
 
     for t in shapes.triples:
         if t.predicate.value == SH + "path":

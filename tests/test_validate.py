@@ -171,6 +171,7 @@ LINT_CASES = {
     "targets-nothing.ttl": ("targets-nothing.ttl:6:", "shape ksh:Tenure targets nothing"),
     "undeclared-class.ttl": ("undeclared-class.ttl:6:", "names class kz:Tenur"),
     "undeclared-path.ttl": ("undeclared-path.ttl:8:", "shape path kz:hodler is not a declared"),
+    "undeclared-path-nested.ttl": ("undeclared-path-nested.ttl:8:", "kz:postInn is not a declared"),
     "not-shacl.ttl": ("not-shacl.ttl", "not valid SHACL"),
 }
 
