@@ -217,3 +217,18 @@ def test_a_malformed_binding_is_a_bad_response(kzld, serve):  # noqa: F811
     assert result.exit_code == 4
     assert "malformed binding" in result.stderr
     assert result.stdout == ""
+
+
+def test_an_unknown_event_type_suggests_close_matches(kzld):
+    result = kzld("query", "events", "--type", "arest")
+    assert result.exit_code == 2
+    assert "no event type is named 'arest'" in result.stderr
+    assert "Arrest" in result.stderr
+
+
+def test_load_refuses_a_graph_name_that_is_not_an_iri(kzld, serve):  # noqa: F811
+    server = serve()
+    result = kzld("load", "--store", server.url, "--graph", "not an iri")
+    assert result.exit_code == 2
+    assert "--graph is not an IRI" in result.stderr
+    assert server.seen == []
