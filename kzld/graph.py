@@ -93,7 +93,9 @@ def parse_file(path: Path) -> list[ox.Triple]:
     # no published IRI can have turns that loss into an error (a JSON-LD @base still wins).
     base = _NO_BASE if fmt is JSONLD else None
     try:
-        triples = list(ox.parse(text.encode("utf-8"), format=fmt.oxigraph, base_iri=base))
+        quads = ox.parse(text.encode("utf-8"), format=fmt.oxigraph, base_iri=base)
+        # The parser yields default-graph quads; the graph is a set of triples.
+        triples = [quad.triple for quad in quads]
     except SyntaxError as err:
         raise _located(err, path, fmt) from None
     except (ValueError, OSError) as err:
@@ -211,6 +213,14 @@ def _check_iris(triples: list[ox.Triple], text: str, path: Path) -> None:
                     path=str(path),
                     line=_line_of(text, term.value),
                     hint="use http(s):, urn:, mailto: or tag: IRIs",
+                )
+            if isinstance(term, ox.Literal) and "\x00" in term.value:
+                # Valid RDF, but C-based tools (rapper, many stores) cut the string there.
+                raise InputError(
+                    "literal holds a NUL character (U+0000), which other RDF tools truncate",
+                    path=str(path),
+                    line=_line_of(text, term.value.split("\x00")[0][:20] or "\\u0000"),
+                    hint="remove the character",
                 )
             if isinstance(term, ox.Literal) and _has_lone_surrogate(term.value):
                 raise InputError(
