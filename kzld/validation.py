@@ -96,6 +96,10 @@ class Report:
             for f in self.findings:
                 if f.severity != severity:
                     continue
+                if severity == "Info":  # many and harmless: one line each
+                    where = f" ({f.source_file})" if f.source_file else ""
+                    lines.append(f"Info: {_short(f.focus)}: {f.message}{where}")
+                    continue
                 lines.append(f"{f.severity}: {_short(f.focus)}")
                 lines.append(f"  message: {f.message}")
                 if f.path:
@@ -106,6 +110,8 @@ class Report:
                 if f.source_file:
                     lines.append(f"  file:    {f.source_file}")
                 lines.append("")
+        if lines and lines[-1]:
+            lines.append("")
         lines.append(self.summary())
         return "\n".join(lines) + "\n"
 

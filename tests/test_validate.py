@@ -221,3 +221,19 @@ def test_data_with_its_own_ontology_still_gets_the_kzld_class_tree(kzld, tmp_pat
     assert result.exit_code == 1
     assert "Violation: id:event/e" in result.stdout
     assert "ksh:Event-evidence" in result.stdout
+
+
+def test_info_is_one_line_and_never_fails(kzld, tmp_path):
+    path = tmp_path / "unlinked.ttl"
+    path.write_text(
+        "<https://w3id.org/kzld/id/person/unlinked> a <https://w3id.org/kzld/ontology#Person> ;"
+        ' <http://www.w3.org/2000/01/rdf-schema#label> "Unlinked"@en .\n',
+        encoding="utf-8",
+    )
+    result = kzld("validate", "--data", BASE, "--data", path, "--fail-on", "warning")
+    assert result.exit_code == 0, result.stderr
+    assert (
+        f"Info: id:person/unlinked: Wikidata QID missing: run kzld reconcile ({path})"
+        in result.stdout.splitlines()
+    )
+    assert result.stdout.splitlines()[-1] == "conforms: 0 violations, 0 warnings, 1 info"
