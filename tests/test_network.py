@@ -55,7 +55,27 @@ def test_allow_hosts_opens_exactly_the_named_host(guarded, listener):
         socket.create_connection(("127.0.0.1", listener), timeout=1)
 
 
-def test_cli_commands_run_offline_and_lift_the_guard_after(kzld):
-    result = kzld("--version")
-    assert result.exit_code == 0
+def test_cli_commands_lift_the_guard_after(kzld):
+    result = kzld("query", "conflicts", "--format", "csv")
+    assert result.exit_code == 0, result.stderr
+    assert "Zhambyl" in result.stdout
+    assert not network_denied()
+
+
+def test_guard_is_on_while_a_command_runs():
+    from kzld.cli import app, run
+
+    states = []
+
+    @app.command("probe-network-state", hidden=True)
+    def probe() -> None:
+        states.append(network_denied())
+
+    try:
+        assert run(["probe-network-state"]) == 0
+    finally:
+        app.registered_commands = [
+            c for c in app.registered_commands if c.name != "probe-network-state"
+        ]
+    assert states == [True]
     assert not network_denied()
