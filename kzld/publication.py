@@ -254,7 +254,14 @@ def _check_writable(out: Path) -> None:
             hint="choose a new or empty --out folder",
         )
     if not out.parent.is_dir():
-        raise OutputError(f"{out.parent} does not exist", hint="create it first")
+        # A nested --out (public/dumps) is common; make its parents as mkdir -p would.
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise OutputError(
+                f"{out.parent} cannot be created ({err.strerror or err})",
+                hint="choose a writable --out folder",
+            ) from None
 
 
 class _locked:

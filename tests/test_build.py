@@ -348,3 +348,17 @@ def test_a_bad_source_date_epoch_is_a_usage_error(kzld, tmp_path, monkeypatch):
     assert done.exit_code == 2
     assert "SOURCE_DATE_EPOCH" in done.stderr.splitlines()[0]
     assert not (tmp_path / "public").exists()
+
+
+def test_a_nested_out_folder_is_created_with_its_parents(kzld, tmp_path):
+    out = tmp_path / "site" / "dumps"
+    result = kzld("build", "--out", out)
+    assert result.exit_code == 0, result.stderr
+    assert (out / "SHA256SUMS").is_file()
+
+
+def test_an_out_folder_under_a_file_is_an_output_error(kzld, tmp_path):
+    (tmp_path / "plain").write_text("not a folder")
+    result = kzld("build", "--out", tmp_path / "plain" / "dumps")
+    assert result.exit_code == 5
+    assert "cannot be created" in result.stderr
