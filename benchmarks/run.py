@@ -206,7 +206,7 @@ class Bench:
 
         build = Row(name, "build")
         with tempfile.TemporaryDirectory() as out:
-            argv = kzld("build", *data_args, "--out", str(Path(out) / "public"))
+            argv = kzld("build", *data_args, "--out", "public")  # relative to its cwd
             self._command(build, "build", argv, runs, cwd=Path(out))
         self.rows.append(build)
 
@@ -303,7 +303,7 @@ def main() -> int:
     parser.add_argument(
         "--baseline-limit",
         type=int,
-        default=1_000_000,
+        default=2_000_000,
         help="skip the rdflib load and query baseline above this many triples",
     )
     parser.add_argument(

@@ -653,14 +653,19 @@ class _Engine:
 
 def _binds_this_first(query: str) -> bool:
     """Whether every group of the WHERE clause that is not an OPTIONAL or EXISTS opens
-    with a triple pattern on $this (or with a group that does), and nothing is nested."""
+    with a triple pattern naming $this (or with groups that do), and no SELECT is nested."""
     where = query[query.find("{") :]
     if re.search(r"\bSELECT\b", where, re.I):
         return False
+    where = _IRI.sub(lambda m: " " * len(m.group(0)), where)  # a "." inside an IRI ends nothing
     for brace in re.finditer(r"\{", where):
         if _NESTING_KEYWORD.search(where[: brace.start()]):
             continue
-        if not _OPENS_ON_THIS.match(where[brace.end() :]):
+        opening = where[brace.end() :]
+        if opening.lstrip().startswith("{"):
+            continue  # a group of groups: each is checked in turn
+        first = re.split(r"[.;,{}]", opening, maxsplit=1)[0]
+        if _KEYWORD.match(first) or not _THIS_TOKEN.search(first):
             return False
     return True
 
@@ -734,7 +739,9 @@ _FORBIDDEN = re.compile(
     r"\b(VALUES|MINUS|SERVICE)\b|\bAS\s+[?$](this|shapesGraph|currentShape)\b", re.I
 )
 _THIS = ox.Variable("this")
-_OPENS_ON_THIS = re.compile(r"\s*([?$]this\s|\{)")
+_IRI = re.compile(r"<[^<>\s]*>")
+_KEYWORD = re.compile(r"\s*[A-Za-z]+\b(?!:)")  # FILTER, BIND, OPTIONAL ...; not a prefixed name
+_THIS_TOKEN = re.compile(r"[?$]this\b")
 _NESTING_KEYWORD = re.compile(r"\b(OPTIONAL|EXISTS)\s*$", re.I)
 _PROJECTS_THIS = re.compile(r"\bSELECT\s+(DISTINCT\s+|REDUCED\s+)?(\*|[^{]*[?$]this\b)", re.I)
 _STRINGS_AND_COMMENTS = re.compile(
