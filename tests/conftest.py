@@ -104,3 +104,21 @@ def shared_reference() -> Path:
     if not ref.is_dir():
         pytest.skip("../shared/reference is absent on this machine")
     return ref
+
+
+def require_program(name: str, package: str) -> str:
+    """Path of a program the tests need: the venv's own bin first, then PATH.
+
+    Missing locally, the test skips with a reason; in CI (env CI set) a missing program is
+    an installation bug, so the test fails instead of hiding behind a skip.
+    """
+    import shutil
+
+    beside = Path(sys.executable).parent / name
+    found = str(beside) if beside.exists() else shutil.which(name)
+    if found is None:
+        message = f"{name} is not installed ({package})"
+        if os.environ.get("CI"):
+            pytest.fail(message + " but CI must have it")
+        pytest.skip(message)
+    return found

@@ -3,13 +3,13 @@ gives the same rows as the embedded store."""
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
 import time
 import urllib.request
 
 import pytest
+from conftest import require_program
 
 from kzld import endpoints, queries
 from kzld.errors import UsageError
@@ -38,9 +38,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def oxigraph(tmp_path_factory):
     """A real Oxigraph server on 127.0.0.1, stopped after the session."""
-    binary = shutil.which("oxigraph")
-    if binary is None:
-        pytest.skip("the oxigraph server (PyPI 'oxigraph') is not installed")
+    binary = require_program("oxigraph", "PyPI 'oxigraph', in the test extras")
     port = _free_port()
     location = tmp_path_factory.mktemp("oxigraph")
     log = location.parent / "oxigraph.log"

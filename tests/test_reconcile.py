@@ -10,12 +10,12 @@ import io
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+from conftest import require_program
 from test_remote_faults import FakeTime, Reply, serve  # noqa: F401  (the scripted server)
 
 from kzld import endpoints, errors
@@ -31,9 +31,7 @@ ID = "https://w3id.org/kzld/id/"
 @pytest.fixture(scope="module")
 def wikidata_endpoint(tmp_path_factory):
     """A real Oxigraph SPARQL server on 127.0.0.1 holding the Wikidata-shaped fixture."""
-    found = shutil.which("oxigraph") or str(Path(sys.executable).parent / "oxigraph")
-    if not Path(found).exists():
-        pytest.skip("the oxigraph server (PyPI 'oxigraph', in the test extras) is not installed")
+    found = require_program("oxigraph", "PyPI 'oxigraph', in the test extras")
     location = tmp_path_factory.mktemp("oxigraph")
     subprocess.run(
         [found, "load", "--location", location, "--file", FIXTURES / "endpoint.ttl"],
