@@ -24,7 +24,6 @@ JSONLD = RdfFormat("jsonld", ".jsonld", "application/ld+json", ox.RdfFormat.JSON
 
 FORMATS = (TURTLE, NTRIPLES, JSONLD)
 _BY_EXTENSION = {f.extension: f for f in FORMATS}
-_BY_NAME = {f.name: f for f in FORMATS}
 
 
 def accepted_extensions() -> str:
@@ -40,12 +39,3 @@ def format_for_path(path: Path) -> RdfFormat:
             hint=f"kzld reads {accepted_extensions()}; convert the file first",
         )
     return fmt
-
-
-def format_by_name(name: str) -> RdfFormat:
-    try:
-        return _BY_NAME[name]
-    except KeyError:
-        raise UsageError(
-            f"unknown RDF format {name!r}", hint="choose one of " + ", ".join(_BY_NAME)
-        ) from None

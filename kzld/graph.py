@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kzld.errors import InputError, UsageError
+from kzld.errors import InputError
 from kzld.formats import JSONLD, RdfFormat, accepted_extensions, format_for_path
 
 GENID = "https://w3id.org/kzld/.well-known/genid/"
@@ -302,11 +302,3 @@ def _skolemise(triples: list[ox.Triple], path: Path) -> list[ox.Triple]:
         o = names.get(t.object, t.object) if isinstance(t.object, ox.BlankNode) else t.object
         result.append(ox.Triple(s, t.predicate, o))
     return result
-
-
-def require_paths(paths: Sequence[Path] | None, default: Sequence[Path]) -> list[Path]:
-    """The paths a command reads: what the user gave, or the bundled default."""
-    chosen = list(paths) if paths else list(default)
-    if not chosen:
-        raise UsageError("no data to read", hint="pass --data PATH")
-    return chosen

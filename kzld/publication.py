@@ -132,11 +132,11 @@ def publish(
     graph = load_graph([ontology_path, *(data or [bundled("data")])])
     step("validating")
     _require_valid(graph)
-    everything = _plain(graph.sorted_triples())
-    in_ontology = set(_plain(ontology.triples))
+    everything = graph.sorted_triples()
+    in_ontology = set(ontology.triples)
     parts = {
         "all": everything,
-        "ontology": _plain(ontology.sorted_triples()),
+        "ontology": ontology.sorted_triples(),
         "data": [t for t in everything if t not in in_ontology],
     }
     context = build_context(ontology.triples)
@@ -167,12 +167,6 @@ def publish(
     step("publishing")
     _write_atomically(out, contents, lock_wait)
     return Publication(out=out, files=files, triples=len(parts["all"]))
-
-
-def _plain(triples: Sequence[ox.Triple | ox.Quad]) -> list[ox.Triple]:
-    """Triples, whether the parser gave triples or default-graph quads (they never compare
-    equal to each other)."""
-    return [ox.Triple(t.subject, t.predicate, t.object) for t in triples]
 
 
 def _published(name: str, part: str, fmt: str, media: str, body: bytes) -> PublishedFile:
