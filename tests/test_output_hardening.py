@@ -243,29 +243,24 @@ def test_a_read_only_parent_folder_is_refused(tmp_path, kzld, builds):
     assert list(parent.iterdir()) == []
 
 
-def test_two_builds_at_once_take_turns(tmp_path, kzld, builds):
-    out = tmp_path / "public"
-    first, _ = start_pausing_build(
-        tmp_path, "write-3", 3, "build", "--data", builds["a"], "--out", out
-    )
-    second = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "kzld",
-            "build",
-            "--data",
-            str(builds["b"]),
-            "--out",
-            str(out),
-            "--lock-wait",
-            "120",
-        ],
+def second_build(data, out, *, lock_wait: str) -> subprocess.CompletedProcess:
+    """Another `kzld build` into the same folder, in its own process."""
+    return subprocess.run(
+        [sys.executable, "-m", "kzld", "build", "--data", str(data), "--out", str(out)]
+        + ["--lock-wait", lock_wait],
         env=subprocess_env(),
         capture_output=True,
         text=True,
         timeout=300,
     )
+
+
+def test_two_builds_at_once_take_turns(tmp_path, kzld, builds):
+    out = tmp_path / "public"
+    first, _ = start_pausing_build(
+        tmp_path, "write-3", 3, "build", "--data", builds["a"], "--out", out
+    )
+    second = second_build(builds["b"], out, lock_wait="120")
     _, first_errors = first.communicate(timeout=300)
     assert first.returncode == 0, first_errors
     assert second.returncode == 0, second.stderr
@@ -279,24 +274,7 @@ def test_a_second_build_never_writes_while_the_first_is_publishing(tmp_path, kzl
     first, marker = start_pausing_build(
         tmp_path, "swap", 600, "build", "--data", builds["a"], "--out", out
     )
-    second = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "kzld",
-            "build",
-            "--data",
-            str(builds["b"]),
-            "--out",
-            str(out),
-            "--lock-wait",
-            "0.5",
-        ],
-        env=subprocess_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    second = second_build(builds["b"], out, lock_wait="0.5")
     Path(f"{marker}.release").touch()
     _, first_errors = first.communicate(timeout=300)
     assert second.returncode == 5, second.stderr
