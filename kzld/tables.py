@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
+import textwrap
+import unicodedata
 
 import pyoxigraph as ox
 
@@ -28,8 +29,11 @@ def display(term) -> str:
     return term.value
 
 
-def render(results: Results, fmt: str) -> str:
-    """The results in one of FORMATS, as text ending with a newline."""
+def render(results: Results, fmt: str, width: int | None = None) -> str:
+    """The results in one of FORMATS, as text ending with a newline.
+
+    ``width`` folds a table's cells to fit a terminal; without it every row is one line.
+    """
     if fmt == "json":
         return to_json(results)
     if fmt in {"csv", "tsv"}:
@@ -46,7 +50,7 @@ def render(results: Results, fmt: str) -> str:
             lines.append("| " + " | ".join(cells) + " |")
         return "\n".join(lines) + "\n"
     if fmt == "table":
-        return _rich_table(results)
+        return text_table(results, width)
     raise UsageError(f"unknown output format {fmt!r}", hint="choose one of " + ", ".join(FORMATS))
 
 
@@ -80,19 +84,67 @@ def _md_cell(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>")
 
 
-def _rich_table(results: Results) -> str:
-    from rich.console import Console
-    from rich.table import Table
+def text_table(results: Results, width: int | None = None) -> str:
+    """Aligned columns under a ruled header, then the row count.
 
-    table = Table(show_lines=False, header_style="bold")
-    for column in results.columns:
-        table.add_column(column, overflow="fold")
-    for row in results.rows:
-        # Markup is off for cells: a literal holding "[bold]" is data, not a style.
-        table.add_row(*(display(t) for t in row))
-    out = io.StringIO()
-    width = shutil.get_terminal_size((120, 24)).columns
-    console = Console(file=out, width=width, markup=False, highlight=False, emoji=False)
-    console.print(table)
-    rows = len(results.rows)
-    return out.getvalue() + f"{rows} row{'s' if rows != 1 else ''}\n"
+    Written by hand rather than with rich: rich's import and layout were a third of a
+    cold ``kzld query`` (0.08 s of 0.24 s on the bundled data).
+    """
+    header = list(results.columns)
+    rows = [[_one_line(display(t)) for t in row] for row in results.rows]
+    widths = [max(_width(c) for c in column) for column in zip(header, *rows, strict=True)]
+    if width is not None:
+        floors = [max(_width(name), 10) for name in header]  # never fold a column's name
+        widths = _fit(widths, floors, width - 2 * (len(widths) - 1))
+    folded = any(_width(c) > w for row in rows for c, w in zip(row, widths, strict=True))
+    lines = _lines(header, widths)
+    lines.append("  ".join("\u2500" * w for w in widths).rstrip())
+    for row in rows:
+        lines.extend(_lines(row, widths))
+        if folded:  # rows of several lines need a gap to tell them apart
+            lines.append("")
+    count = len(results.rows)
+    return "\n".join(lines).rstrip("\n") + f"\n{count} row{'s' if count != 1 else ''}\n"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split()) if any(c in text for c in "\n\r\t") else text
+
+
+def _width(text: str) -> int:
+    """Terminal columns: wide (CJK) characters take two, combining marks none."""
+    if text.isascii():
+        return len(text)
+    return sum(
+        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+        for c in text
+    )
+
+
+def _fit(widths: list[int], floors: list[int], room: int) -> list[int]:
+    """Share the room fairly: columns narrower than their share keep their width, the
+    wider ones split what is left, none below its floor (past that, the terminal wraps)."""
+    if sum(widths) <= room:
+        return widths
+    fitted = list(widths)
+    left = room
+    by_width = sorted(range(len(widths)), key=lambda i: widths[i])
+    for done, i in enumerate(by_width):
+        share = left // (len(widths) - done)
+        fitted[i] = min(widths[i], max(share, floors[i]))
+        left -= fitted[i]
+    return fitted
+
+
+def _lines(cells: list[str], widths: list[int]) -> list[str]:
+    """One table row as printed lines, each cell folded to its column's width."""
+    parts = [
+        textwrap.wrap(c, w, break_on_hyphens=False) or [""] if _width(c) > w else [c]
+        for c, w in zip(cells, widths, strict=True)
+    ]
+    lines = []
+    for i in range(max(len(p) for p in parts)):
+        cells_i = [p[i] if i < len(p) else "" for p in parts]
+        padded = [c + " " * (w - _width(c)) for c, w in zip(cells_i, widths, strict=True)]
+        lines.append("  ".join(padded).rstrip())
+    return lines

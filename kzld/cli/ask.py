@@ -115,7 +115,15 @@ def query(
             )
         canned = catalogue[name]
         results = queries.run_canned(canned, _engine(endpoint, data, timeout), given)
-    typer.echo(tables.render(results, format.value), nl=False)
+    typer.echo(tables.render(results, format.value, _terminal_width()), nl=False)
+
+
+def _terminal_width() -> int | None:
+    """The terminal's width when output goes to one; piped tables keep a row per line."""
+    import shutil
+    import sys
+
+    return shutil.get_terminal_size().columns if sys.stdout.isatty() else None
 
 
 def _engine(endpoint: str | None, data: list[Path] | None, timeout: float):
