@@ -78,14 +78,39 @@ def report_error(message: str, hint: str | None = None) -> None:
         typer.echo(f"  hint: {hint}", err=True)
 
 
-# Command groups register themselves on import.
-from kzld.cli import ask, check, publish, web, wikidata  # noqa: E402, F401
+# The module that registers each command (on import). A run imports only the module of
+# the command it names: typer builds the options of every registered command at start-up,
+# and all of them cost 0.03 s of a 0.15 s cold query. Help and unknown names import all.
+COMMAND_MODULES = {
+    "query": "ask",
+    "load": "ask",
+    "validate": "check",
+    "build": "publish",
+    "verify": "publish",
+    "serve": "web",
+    "site": "web",
+    "export": "wikidata",
+    "reconcile": "wikidata",
+    "diff": "wikidata",
+}
+
+
+def register_commands(argv: list[str]) -> None:
+    """Import the module of the command argv names, or every module when it names none."""
+    import importlib
+
+    named = next((arg for arg in argv if not arg.startswith("-")), None)
+    modules = [COMMAND_MODULES[named]] if named in COMMAND_MODULES else COMMAND_MODULES.values()
+    for module in dict.fromkeys(modules):
+        importlib.import_module(f"kzld.cli.{module}")
 
 
 def run(argv: list[str] | None = None) -> int:
     """Run the command line and return its exit code (main() exits with it)."""
     from kzld.errors import INTERRUPTED, KzldError
 
+    argv = sys.argv[1:] if argv is None else list(argv)
+    register_commands(argv)
     try:
         app(args=argv, prog_name="kzld")
     except SystemExit as done:  # typer's own ending: help, usage errors, success
