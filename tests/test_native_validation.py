@@ -184,3 +184,55 @@ def test_cli_native_engine_exit_codes(kzld):
     assert '"conforms": false' in broken.stdout
     clean = kzld("validate", "--engine", "native")
     assert clean.exit_code == 0, clean.stderr
+
+
+# Shapes graphs SHACL-SHACL rejects, one rule each; kzld checks shapes natively against it.
+BROKEN_SHAPES = {
+    "count-not-integer": 'ksh:S sh:targetClass kz:Tenure ;\n'
+                         'sh:property [ sh:path kz:holder ; sh:minCount "one" ] .',
+    "two-paths": "ksh:S sh:targetClass kz:Tenure ; sh:property [ sh:path kz:holder, kz:post ] .",
+    "unknown-node-kind": "ksh:S sh:targetClass kz:Tenure ; sh:nodeKind sh:Anything .",
+    "severity-literal": 'ksh:S sh:targetClass kz:Tenure ; sh:severity "high" ; sh:closed true .',
+    "target-literal": 'ksh:S a sh:NodeShape ; sh:targetClass "Tenure" .',
+    "property-literal": 'ksh:S sh:targetClass kz:Tenure ; sh:property "holder" .',
+    "or-not-a-list": "ksh:S sh:targetClass kz:Tenure ; sh:or ksh:Other .",
+    "pattern-number": "ksh:S sh:targetClass kz:Tenure ; sh:pattern 5 .",
+    "closed-string": 'ksh:S sh:targetClass kz:Tenure ; sh:closed "yes" .',
+    "deactivated-string": 'ksh:S sh:targetClass kz:Tenure ; sh:deactivated "no" .',
+    "language-in-iris": "ksh:S sh:targetClass kz:Tenure ; sh:languageIn ( kz:en ) .",
+    "valid": "ksh:S sh:targetClass kz:Tenure ; sh:property [ sh:path kz:holder ; sh:minCount 1 ] .",
+}  # fmt: skip
+SHAPES_PREFIXES = """@prefix kz: <https://w3id.org/kzld/ontology#> .
+@prefix ksh: <https://w3id.org/kzld/shapes#> .
+@prefix sh: <http://www.w3.org/ns/shacl#> .
+"""
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN_SHAPES))
+def test_shapes_are_checked_natively_as_pyshacl_meta_validates(name, tmp_path):
+    from pyshacl.entrypoints import meta_validate
+    from rdflib import Graph
+
+    from kzld.validation import _shacl_shacl
+
+    path = tmp_path / f"{name}.ttl"
+    path.write_text(SHAPES_PREFIXES + BROKEN_SHAPES[name], encoding="utf-8")
+    reference, _, _ = meta_validate(Graph().parse(path))
+    native = validate_native(load_graph([path]), _shacl_shacl())
+    assert (not any(f.severity == "Violation" for f in native)) == reference
+    assert reference == (name == "valid")
+
+
+def test_the_bundled_shapes_pass_the_native_shacl_shacl_check():
+    from kzld.validation import _shacl_shacl
+
+    assert validate_native(load_shapes(), _shacl_shacl()) == []
+
+
+def test_shapes_shacl_rejects_are_refused_with_file_and_line(tmp_path):
+    path = tmp_path / "shapes.ttl"
+    path.write_text(SHAPES_PREFIXES + BROKEN_SHAPES["count-not-integer"], encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        validate(load_graph([bundled("ontology")]), load_graph([path]), engine="native")
+    assert caught.value.path == str(path) and caught.value.line == 5
+    assert 'sh:minCount "one"' in caught.value.message
