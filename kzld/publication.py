@@ -132,6 +132,22 @@ def publish(
     graph = load_graph([ontology_path, *(data or [bundled("data")])])
     step("validating")
     _require_valid(graph)
+    return publish_loaded(graph, ontology, out, lock_wait, progress)
+
+
+def publish_loaded(
+    graph: KGraph,
+    ontology: KGraph,
+    out: Path,
+    lock_wait: float = 10.0,
+    progress: Progress | None = None,
+) -> Publication:
+    """Write every dump of a loaded, validated graph, the description and SHA256SUMS, and
+    swap them into out: what publish() does after validation.
+
+    graph holds every triple of ontology; the data part is the rest.
+    """
+    step = progress or (lambda _label: None)
     everything = graph.sorted_triples()
     in_ontology = set(ontology.triples)
     parts = {
