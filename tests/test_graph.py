@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
+
 import pyoxigraph as ox
 import pytest
 
 from kzld.errors import InputError
-from kzld.graph import load_graph
+from kzld.graph import GENID, load_graph
 
 
 def test_triples_are_triples_with_and_without_blank_nodes(tmp_path):
@@ -28,3 +30,83 @@ def test_nul_character_in_a_literal_is_refused_with_its_line(tmp_path):
     )
     with pytest.raises(InputError, match=r"nul\.ttl:2: literal holds a NUL"):
         load_graph([data])
+
+
+# The fast paths: N-Triples and Turtle are scanned as bytes, and only a file that may hold a
+# blank node or a doubtful term has its triples checked one by one.
+
+A = "<http://example.org/a>"
+P = "<http://example.org/p>"
+
+
+def _store_triples(graph):
+    return {quad.triple for quad in graph.store()}
+
+
+def test_blank_node_in_ntriples_is_skolemised(tmp_path):
+    data = tmp_path / "blank.nt"
+    data.write_text(f'{A} {P} _:b1 .\n_:b1 {P} "x" .\n')
+    graph = load_graph([data])
+    terms = [term for t in graph.triples for term in (t.subject, t.object)]
+    assert not any(isinstance(term, ox.BlankNode) for term in terms)
+    assert any(isinstance(term, ox.NamedNode) and term.value.startswith(GENID) for term in terms)
+    assert _store_triples(graph) == set(graph.triples)
+
+
+def test_literals_that_look_like_blank_nodes_or_iris_are_kept_as_written(tmp_path):
+    data = tmp_path / "lookalikes.nt"
+    text = f'{A} {P} "_:b1 and <file:///etc/passwd> (a [list])" .\n{A} {P} "\\\\u0000" .\n'
+    data.write_text(text)
+    graph = load_graph([data])
+    assert [t.object.value for t in graph.triples] == [
+        "_:b1 and <file:///etc/passwd> (a [list])",
+        "\\u0000",
+    ]
+    assert _store_triples(graph) == set(graph.triples)
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "words"),
+    [
+        (f"{A} {P} <file:///etc/passwd> .", ":2: ", "IRI <file:///etc/passwd> uses a scheme"),
+        # Written escaped, the IRI is not found in the text: the file is still named.
+        (f"{A} {P} <\\u0066ile:///etc/passwd> .", ": ", "IRI <file:///etc/passwd> uses a"),
+        (f'{A} {P} "cut\\u0000here" .', ":2: ", "literal holds a NUL"),
+        (f'{A} {P} "half \\uD800" .', ":2:", "D800"),
+    ],
+)
+def test_doubtful_terms_in_ntriples_are_refused(tmp_path, text, where, words):
+    data = tmp_path / "doubtful.nt"
+    data.write_text(f'{A} {P} "fine" .\n{text}\n')
+    with pytest.raises(InputError) as caught:
+        load_graph([data])
+    assert caught.value.message.startswith(f"{data}{where}")
+    assert words in caught.value.message
+
+
+def test_prefix_with_a_refused_scheme_is_refused(tmp_path):
+    data = tmp_path / "prefix.ttl"
+    data.write_text(f"@prefix f: <file:///etc/> .\n\n{A} {P} f:passwd .\n")
+    with pytest.raises(InputError, match=r"IRI <file:///etc/passwd> uses a scheme"):
+        load_graph([data])
+
+
+def test_store_holds_the_triples_of_every_file_once(tmp_path):
+    (tmp_path / "one.nt").write_text(f'{A} {P} "x" .\n{A} {P} "x" .\n{A} {P} "y"@en .\n')
+    (tmp_path / "two.ttl").write_text(
+        f'@prefix ex: <http://example.org/> .\n{A} {P} "y"@en .\nex:b ex:p "z" .\n'
+    )
+    graph = load_graph([tmp_path])
+    assert len(graph) == 3
+    assert _store_triples(graph) == set(graph.triples)
+    assert len(graph.store()) == 3
+
+
+def test_garbage_collector_is_on_after_a_load_that_succeeds_or_fails(tmp_path):
+    (tmp_path / "good.nt").write_text(f'{A} {P} "x" .\n')
+    (tmp_path / "bad.nt").write_text(f"{A} {P} <file:///x> .\n")
+    load_graph([tmp_path / "good.nt"])
+    assert gc.isenabled()
+    with pytest.raises(InputError):
+        load_graph([tmp_path / "bad.nt"])
+    assert gc.isenabled()
