@@ -32,7 +32,12 @@ _SCHEMA = "https://schema.org/"
 _KZ = "https://w3id.org/kzld/ontology#"
 _IANA = "https://www.iana.org/assignments/media-types/"
 
-_DATE = re.compile(r"^(-?\d{4,})(?:-(\d\d))?(?:-(\d\d))?")
+_DATE = re.compile(r"(-?\d{4,})(?:-(\d\d))?(?:-(\d\d))?")
+_TYPE_REF = f"<{_RDF}type>"
+_SUBCLASS_REF = f"<{_RDFS}subClassOf>"
+_SOURCE_REF = f"<{_KZ}source>"
+_ISSUED_REF = f"<{_DCT}issued>"
+_KZ_SOURCE_REF = f"<{_KZ}Source>"
 
 
 @dataclass(frozen=True)
@@ -48,12 +53,13 @@ class PublishedFile:
 
 
 def describe(
-    graph: Sequence[ox.Triple],
+    lines: Sequence[str],
     ontology_size: int,
     data_size: int,
     files: Sequence[PublishedFile],
 ) -> list[ox.Triple]:
-    """VoID and DCAT triples describing the dataset and each of its dump files."""
+    """VoID and DCAT triples describing the dataset, given as its canonical N-Triples
+    statements, and each of its dump files."""
     out: list[ox.Triple] = []
 
     def add(s: str, p: str, o: ox.NamedNode | ox.Literal) -> None:
@@ -98,11 +104,12 @@ def describe(
     add(parts["data"], _VOID + "triples", count(data_size))
     add(ds, _VOID + "vocabulary", iri(_KZ))
     add(ds, _VOID + "uriSpace", ox.Literal("https://w3id.org/kzld/id/"))
-    issued = issued_date(graph)
+    stats = _Statistics(lines)
+    issued = _issued_date(stats)
     if issued is not None:
         add(ds, _DCT + "issued", issued)
-    for source in _sources(graph):
-        add(ds, _DCT + "source", source)
+    for source in stats.sources:
+        add(ds, _DCT + "source", _term(source))
     software = DATASET + "#software"
     build = DATASET + "#build"
     add(ds, _PROV + "wasGeneratedBy", iri(build))
@@ -113,25 +120,24 @@ def describe(
     add(software, _SCHEMA + "version", ox.Literal(__version__))
     add(software, _SCHEMA + "license", iri(CODE_LICENSE))
 
-    typed = {(t.subject, t.object) for t in graph if t.predicate.value == _RDF + "type"}
-    add(ds, _VOID + "triples", count(len(graph)))
-    add(ds, _VOID + "entities", count(len({s for s, _ in typed})))
-    add(ds, _VOID + "distinctSubjects", count(len({t.subject for t in graph})))
-    add(ds, _VOID + "distinctObjects", count(len({t.object for t in graph})))
-    classes = Counter(c for _, c in typed)
-    properties = Counter(t.predicate for t in graph)
-    add(ds, _VOID + "classes", count(len(classes)))
-    add(ds, _VOID + "properties", count(len(properties)))
-    for cls in sorted(classes, key=str):
+    add(ds, _VOID + "triples", count(len(lines)))
+    add(ds, _VOID + "entities", count(stats.entities))
+    add(ds, _VOID + "distinctSubjects", count(len(stats.subjects)))
+    add(ds, _VOID + "distinctObjects", count(len(stats.objects)))
+    add(ds, _VOID + "classes", count(len(stats.classes)))
+    add(ds, _VOID + "properties", count(len(stats.properties)))
+    for ref in sorted(stats.classes):
+        cls = _term(ref)
         node = f"{DATASET}#class-{_local(cls)}"
         add(ds, _VOID + "classPartition", iri(node))
         add(node, _VOID + "class", cls)
-        add(node, _VOID + "entities", count(classes[cls]))
-    for prop in sorted(properties, key=str):
+        add(node, _VOID + "entities", count(stats.classes[ref]))
+    for ref in sorted(stats.properties):
+        prop = _term(ref)
         node = f"{DATASET}#property-{_local(prop)}"
         add(ds, _VOID + "propertyPartition", iri(node))
         add(node, _VOID + "property", prop)
-        add(node, _VOID + "triples", count(properties[prop]))
+        add(node, _VOID + "triples", count(stats.properties[ref]))
 
     for f in files:
         if f.part not in parts:
@@ -161,7 +167,48 @@ def describe(
     return sorted(set(out), key=str)
 
 
-def issued_date(graph: Sequence[ox.Triple]) -> ox.Literal | None:
+class _Statistics:
+    """What the description counts, from one pass over the statements. Terms are kept as
+    their N-Triples text: a million triples make only a few ox terms."""
+
+    def __init__(self, lines: Sequence[str]):
+        typed: set[tuple[str, str]] = set()
+        self.subjects: set[str] = set()
+        self.objects: set[str] = set()
+        self.properties: Counter[str] = Counter()
+        subclasses: dict[str, set[str]] = {}
+        cited: set[str] = set()
+        issued: list[tuple[str, str]] = []
+        for line in lines:
+            s, p, o = line.split(" ", 2)
+            o = o[:-2]  # the statement's " ."
+            self.subjects.add(s)
+            self.objects.add(o)
+            self.properties[p] += 1
+            if p == _TYPE_REF:
+                typed.add((s, o))
+            elif p == _SUBCLASS_REF:
+                subclasses.setdefault(o, set()).add(s)
+            elif p == _SOURCE_REF:
+                cited.add(o)
+            elif p == _ISSUED_REF:
+                issued.append((s, o))
+        self.entities = len({s for s, _ in typed})
+        self.classes: Counter[str] = Counter(c for _, c in typed)
+        kinds = {_KZ_SOURCE_REF}
+        frontier = list(kinds)
+        while frontier:
+            for sub in subclasses.get(frontier.pop(), ()):
+                if sub not in kinds:
+                    kinds.add(sub)
+                    frontier.append(sub)
+        # Things typed kz:Source (or a subclass) and everything cited with kz:source.
+        found = {s for s, c in typed if c in kinds} | cited
+        self.sources = sorted(s for s in found if s.startswith("<"))
+        self.issued = issued
+
+
+def _issued_date(stats: _Statistics) -> ox.Literal | None:
     """SOURCE_DATE_EPOCH when set, else the newest dcterms:issued of the sources; never the
     wall clock, so that two builds of the same data are byte-identical."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
@@ -174,41 +221,27 @@ def issued_date(graph: Sequence[ox.Triple]) -> ox.Literal | None:
                 hint="set it to whole seconds since 1970-01-01 UTC, or unset it",
             ) from None
         return ox.Literal(day, datatype=ox.NamedNode(_XSD + "date"))
-    sources = set(_sources(graph))
-    newest: tuple[tuple[int, int, int, int], ox.Literal] | None = None
-    for t in graph:
-        if t.predicate.value != _DCT + "issued" or t.subject not in sources:
+    sources = set(stats.sources)
+    newest: tuple[tuple[int, int, int, int], str] | None = None
+    for subject, value in stats.issued:
+        if subject not in sources or value[0] != '"':
             continue
-        if not isinstance(t.object, ox.Literal):
-            continue
-        match = _DATE.match(t.object.value)
+        # Digits and hyphens are never escaped: the date reads the same in N-Triples text.
+        match = _DATE.match(value, 1)
         if not match:
             continue
         year, month, day = match.groups()
         # Among equal starts the more precise date wins; the lexical form breaks any tie.
         key = (int(year), int(month or 0), int(day or 0), sum(g is not None for g in (month, day)))
-        if newest is None or (key, str(t.object)) > (newest[0], str(newest[1])):
-            newest = (key, t.object)
-    return newest[1] if newest else None
+        if newest is None or (key, value) > newest:
+            newest = (key, value)
+    return _term(newest[1]) if newest else None
 
 
-def _sources(graph: Sequence[ox.Triple]) -> list[ox.NamedNode]:
-    """Things typed kz:Source (or a subclass) and everything cited with kz:source."""
-    subclass: dict[ox.NamedNode, set] = {}
-    for t in graph:
-        if t.predicate.value == _RDFS + "subClassOf":
-            subclass.setdefault(t.object, set()).add(t.subject)
-    kinds = {ox.NamedNode(_KZ + "Source")}
-    frontier = list(kinds)
-    while frontier:
-        for sub in subclass.get(frontier.pop(), ()):
-            if sub not in kinds:
-                kinds.add(sub)
-                frontier.append(sub)
-    found = {
-        t.subject for t in graph if t.predicate.value == _RDF + "type" and t.object in kinds
-    } | {t.object for t in graph if t.predicate.value == _KZ + "source"}
-    return sorted((s for s in found if isinstance(s, ox.NamedNode)), key=str)
+def _term(text: str) -> ox.NamedNode | ox.Literal:
+    """The term an N-Triples term's text stands for."""
+    statement = f"<urn:x:s> <urn:x:p> {text} ."
+    return next(iter(ox.parse(statement.encode(), format=ox.RdfFormat.N_TRIPLES))).object
 
 
 def _local(term: ox.NamedNode) -> str:

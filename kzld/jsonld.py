@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from itertools import groupby
+from json.encoder import encode_basestring  # what json.dumps(ensure_ascii=False) uses
 
 import pyoxigraph as ox
 
@@ -19,7 +19,7 @@ DATA = "https://w3id.org/kzld/id/"
 GENID = "https://w3id.org/kzld/.well-known/genid/"
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDF_TYPE = RDF + "type"
-XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+_RDF_TYPE_REF = f"<{RDF_TYPE}>"
 OWL = "http://www.w3.org/2002/07/owl#"
 
 # Prefixes of the JSON-LD context. Data IRIs share one prefix, "kzid", because their
@@ -100,28 +100,81 @@ def build_context(ontology: Iterable[ox.Triple]) -> dict:
     return context
 
 
-def write_jsonld(triples: Sequence[ox.Triple], context: dict) -> bytes:
-    """A JSON-LD document of these triples (already sorted), with the context inline."""
+def write_jsonld(lines: Sequence[str], context: dict) -> bytes:
+    """A JSON-LD document, context inline, of sorted canonical N-Triples statements: the
+    text json.dumps(document, ensure_ascii=False, indent=2) would give.
+
+    Written as text: json.dumps indents in pure Python, far too slowly for millions of
+    values, and each distinct IRI is compacted once rather than at every occurrence.
+    """
     keys = _Keys(context)
-    nodes = []
-    for subject, group in groupby(triples, key=lambda t: t.subject):
-        node: dict = {"@id": _compact(_iri(subject), CONTEXT_PREFIXES)}
-        rest = []
-        types = []
-        for t in group:
-            if t.predicate.value == RDF_TYPE and isinstance(t.object, ox.NamedNode):
-                types.append(keys.vocab(t.object.value))
-            else:
-                rest.append(t)
-        if types:
-            node["@type"] = types[0] if len(types) == 1 else types
-        for predicate, same in groupby(rest, key=lambda t: t.predicate.value):
-            key, coerced = keys.property(predicate)
-            values = [_value(t.object, coerced, keys) for t in same]
-            node[key] = values[0] if len(values) == 1 else values
-        nodes.append(node)
-    document = {"@context": context, "@graph": nodes}
-    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    ids: dict[str, str] = {}  # N-Triples IRI -> its compact form as a JSON string
+    nodes: list[str] = []
+    node: list[str] = []  # the members of the node being written
+    values: list[str] = []  # the values of its property being written
+    types: list[str] = []
+    subject = predicate = ""
+    key, coerced = "", False
+
+    def close_property() -> None:
+        if len(values) == 1:
+            node.append(f"{key}: {values[0]}")
+        elif values:
+            items = ",\n        ".join(v.replace("\n", "\n  ") for v in values)
+            node.append(f"{key}: [\n        {items}\n      ]")
+        values.clear()
+
+    def close_node() -> None:
+        close_property()
+        if len(types) == 1:
+            node.insert(1, f'"@type": {types[0]}')
+        elif types:
+            node.insert(1, '"@type": [\n        ' + ",\n        ".join(types) + "\n      ]")
+        nodes.append("    {\n      " + ",\n      ".join(node) + "\n    }")
+        node.clear()
+        types.clear()
+
+    for line in lines:
+        s, p, o = line.split(" ", 2)
+        o = o[:-2]  # the statement's " ."
+        if s != subject:
+            if subject:
+                close_node()
+            node.append(f'"@id": {ids.get(s) or ids.setdefault(s, _compact_ref(s))}')
+            subject, predicate = s, ""
+        if p == _RDF_TYPE_REF and o[0] == "<":
+            types.append(keys.vocab(o))
+            continue
+        if p != predicate:
+            close_property()
+            key, coerced = keys.property(p)
+            predicate = p
+        if o[0] != '"':
+            iri = ids.get(o) or ids.setdefault(o, _compact_ref(o))
+            values.append(iri if coerced else f'{{\n        "@id": {iri}\n      }}')
+            continue
+        end = o.rfind('"')
+        lexical = o[: end + 1]
+        if "\\" in lexical:  # N-Triples escapes: JSON's differ
+            lexical = encode_basestring(_unescape(lexical[1:-1]))
+        suffix = o[end + 1 :]
+        if not suffix:  # xsd:string
+            values.append(f'{{\n        "@value": {lexical}\n      }}' if coerced else lexical)
+        elif suffix[0] == "@":
+            language = suffix[1:].partition("--")[0]  # a direction is not written
+            values.append(
+                f'{{\n        "@value": {lexical},\n        "@language": "{language}"\n      }}'
+            )
+        else:
+            datatype = keys.datatype(suffix[2:])
+            values.append(
+                f'{{\n        "@value": {lexical},\n        "@type": {datatype}\n      }}'
+            )
+    if subject:
+        close_node()
+    head = json.dumps({"@context": context}, ensure_ascii=False, indent=2)[:-2]
+    graph = "[\n" + ",\n".join(nodes) + "\n  ]" if nodes else "[]"
+    return f'{head},\n  "@graph": {graph}\n}}\n'.encode()
 
 
 def write_context(context: dict) -> bytes:
@@ -130,7 +183,8 @@ def write_context(context: dict) -> bytes:
 
 
 class _Keys:
-    """Property keys and @type values for IRIs, from the context's own terms."""
+    """Property keys, @type values and datatypes for N-Triples IRIs, as JSON strings, from
+    the context's own terms; each IRI is looked up once."""
 
     def __init__(self, context: dict):
         self._terms: dict[str, tuple[str, bool]] = {}
@@ -138,35 +192,52 @@ class _Keys:
             if isinstance(definition, dict):
                 iri = _expand(definition["@id"])
                 self._terms[iri] = (name, definition.get("@type") == "@id")
+        self._properties: dict[str, tuple[str, bool]] = {}
+        self._vocab: dict[str, str] = {}
+        self._datatypes: dict[str, str] = {}
 
-    def property(self, iri: str) -> tuple[str, bool]:
-        if iri in self._terms:
-            return self._terms[iri]
-        return _compact(iri, VOCABULARIES), False
+    def property(self, ref: str) -> tuple[str, bool]:
+        found = self._properties.get(ref)
+        if found is None:
+            iri = _iri(ref)
+            name, coerced = self._terms.get(iri) or (_compact(iri, VOCABULARIES), False)
+            found = self._properties[ref] = (encode_basestring(name), coerced)
+        return found
 
-    def vocab(self, iri: str) -> str:
-        if iri in self._terms:
-            return self._terms[iri][0]
-        return _compact(iri, CONTEXT_PREFIXES)
+    def vocab(self, ref: str) -> str:
+        found = self._vocab.get(ref)
+        if found is None:
+            iri = _iri(ref)
+            term = self._terms.get(iri)
+            name = term[0] if term else _compact(iri, CONTEXT_PREFIXES)
+            found = self._vocab[ref] = encode_basestring(name)
+        return found
+
+    def datatype(self, ref: str) -> str:
+        found = self._datatypes.get(ref)
+        if found is None:
+            found = self._datatypes[ref] = encode_basestring(_compact(_iri(ref), VOCABULARIES))
+        return found
 
 
-def _value(term: object, coerced: bool, keys: _Keys) -> object:
-    if isinstance(term, ox.NamedNode):
-        iri = _compact(term.value, CONTEXT_PREFIXES)
-        return iri if coerced else {"@id": iri}
-    if isinstance(term, ox.Literal):
-        if term.language:
-            return {"@value": term.value, "@language": term.language}
-        if term.datatype.value == XSD_STRING:
-            return {"@value": term.value} if coerced else term.value
-        return {"@value": term.value, "@type": _compact(term.datatype.value, VOCABULARIES)}
-    raise ValueError(f"kzld dumps hold no blank nodes or triple terms: {term}")
+def _compact_ref(ref: str) -> str:
+    return encode_basestring(_compact(_iri(ref), CONTEXT_PREFIXES))
 
 
-def _iri(term: object) -> str:
-    if not isinstance(term, ox.NamedNode):
-        raise ValueError(f"kzld dumps hold no blank nodes or triple terms: {term}")
-    return term.value
+def _iri(ref: str) -> str:
+    """The IRI of an N-Triples IRI reference."""
+    if ref[0] != "<" or ref.startswith("<<"):
+        raise ValueError(f"kzld dumps hold no blank nodes or triple terms: {ref}")
+    return ref[1:-1]
+
+
+_ESCAPE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))", re.DOTALL)
+_ECHAR = {"t": "\t", "b": "\b", "n": "\n", "r": "\r", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
+
+
+def _unescape(text: str) -> str:
+    """The string an N-Triples string literal's text stands for."""
+    return _ESCAPE.sub(lambda m: chr(int(m[1] or m[2], 16)) if m[1] or m[2] else _ECHAR[m[3]], text)
 
 
 def _compact(iri: str, prefixes: Sequence[tuple[str, str]]) -> str:

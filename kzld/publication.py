@@ -18,9 +18,8 @@ import secrets
 import shutil
 import stat
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from itertools import groupby
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -47,9 +46,11 @@ TURTLE_PREFIXES: tuple[tuple[str, str], ...] = (
     + tuple((kind, f"https://w3id.org/kzld/id/{kind}/") for kind in _DATA_KINDS.split())
     + (("genid", GENID), ("dataset", "https://w3id.org/kzld/dataset#"), ("dump", DOWNLOAD))
 )
-_LOCAL = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_-])?$")
-_RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+# The first prefix of each namespace names it.
+_TURTLE_NAMESPACES = {iri: name for name, iri in reversed(TURTLE_PREFIXES)}
+_LOCAL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_-])?$")
+_RDF_TYPE_REF = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
+_RDF_TYPE_INFIX = f" {_RDF_TYPE_REF} "
 
 Progress = Callable[[str], None]
 
@@ -63,54 +64,96 @@ class Publication:
     triples: int
 
 
-def write_turtle(triples: Sequence[ox.Triple]) -> bytes:
-    """Turtle from sorted triples: a fixed prefix table, one block per subject."""
+def ntriples_lines(triples: Iterable[ox.Triple]) -> list[str]:
+    """The triples as canonical N-Triples statements, sorted: the text every dump is
+    written from, and its one canonical order (that of the statements without their " .":
+    a space sorts before any character that can follow a term)."""
+    # One serialisation in Rust and a sort of strings: a million triples take a second.
+    lines = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode("utf-8").split("\n")
+    lines.pop()  # the empty string after the last newline
+    lines.sort()
+    return lines
+
+
+def dump_order(lines: Sequence[str]) -> list[str]:
+    """Sorted statements with each subject's rdf:type statements moved to the front: the
+    order the Turtle and JSON-LD dumps are written in."""
+    ordered: list[str] = []
+    types: list[str] = []
+    rest: list[str] = []
+    subject = ""
+    for line in lines:
+        cut = line.find(" ")
+        if line[:cut] != subject:
+            ordered += types
+            ordered += rest
+            types, rest, subject = [], [], line[:cut]
+        (types if line.startswith(_RDF_TYPE_INFIX, cut) else rest).append(line)
+    ordered += types
+    ordered += rest
+    return ordered
+
+
+def write_ntriples(lines: Sequence[str]) -> bytes:
+    """N-Triples: the sorted statements, one a line."""
+    return ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
+
+
+def write_turtle(lines: Sequence[str]) -> bytes:
+    """Turtle from statements in dump order: a fixed prefix table, one block per subject,
+    rdf:type first as "a"."""
     used: set[str] = set()
-
-    def term(node: object) -> str:
-        if isinstance(node, ox.NamedNode):
-            return _prefixed(node.value, used)
-        if isinstance(node, ox.Literal):
-            quoted = str(ox.Literal(node.value))  # N-Triples escaping, valid in Turtle
-            if node.language:
-                return f"{quoted}@{node.language}"
-            if node.datatype.value == _XSD_STRING:
-                return quoted
-            return f"{quoted}^^{_prefixed(node.datatype.value, used)}"
-        raise ValueError(f"kzld dumps hold no blank nodes or triple terms: {node}")
-
-    blocks = []
-    for subject, group in groupby(triples, key=lambda t: t.subject):
-        rows = list(group)
-        # rdf:type first, as "a", then the other predicates in sorted order.
-        rows.sort(key=lambda t: (t.predicate.value != _RDF_TYPE, str(t)))
-        lines = []
-        for predicate, same in groupby(rows, key=lambda t: t.predicate):
-            name = "a" if predicate.value == _RDF_TYPE else term(predicate)
-            objects = " ,\n        ".join(term(t.object) for t in same)
-            lines.append(f"    {name} {objects}")
-        blocks.append(term(subject) + "\n" + " ;\n".join(lines) + " .\n")
+    names: dict[str, str] = {}  # each IRI is named once, however often it occurs
+    predicates = {_RDF_TYPE_REF: "a"}
+    pieces: list[str] = []
+    subject = predicate = ""
+    for line in lines:
+        s, p, o = line.split(" ", 2)
+        if s != subject:
+            if subject:
+                pieces.append(" .\n\n")
+            name = names.get(s) or names.setdefault(s, _turtle_name(s, used))
+            pieces.append(name + "\n    ")
+            subject, predicate = s, ""
+        if p != predicate:
+            if predicate:
+                pieces.append(" ;\n    ")
+            pieces.append(predicates.get(p) or predicates.setdefault(p, _turtle_name(p, used)))
+            pieces.append(" ")
+            predicate = p
+        else:
+            pieces.append(" ,\n        ")
+        o = o[:-2]  # the statement's " ."
+        if o[0] != '"':
+            pieces.append(names.get(o) or names.setdefault(o, _turtle_name(o, used)))
+        elif o[-1] == '"' or o[o.rfind('"') + 1] == "@":
+            pieces.append(o)  # N-Triples string escapes are Turtle's too
+        else:  # "lexical"^^<datatype>
+            cut = o.rfind('"') + 3
+            datatype = o[cut:]
+            name = names.get(datatype) or names.setdefault(datatype, _turtle_name(datatype, used))
+            pieces.append(o[:cut] + name)
+    if subject:
+        pieces.append(" .\n")
     header = "".join(
         f"@prefix {name}: <{iri}> .\n" for name, iri in TURTLE_PREFIXES if name in used
     )
-    return (header + "\n" + "\n".join(blocks)).encode("utf-8")
+    return (header + "\n" + "".join(pieces)).encode("utf-8")
 
 
-def write_ntriples(triples: Sequence[ox.Triple]) -> bytes:
-    """N-Triples, one line per triple in sorted order."""
-    return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
-
-
-def _prefixed(iri: str, used: set[str]) -> str:
-    best = None
-    for name, namespace in TURTLE_PREFIXES:
-        if iri.startswith(namespace) and _LOCAL.match(iri[len(namespace) :]):
-            if best is None or len(namespace) > len(best[1]):
-                best = (name, namespace)
-    if best is None:
-        return f"<{iri}>"  # the load path admits no character an IRIREF cannot hold
-    used.add(best[0])
-    return f"{best[0]}:{iri[len(best[1]) :]}"
+def _turtle_name(term: str, used: set[str]) -> str:
+    """prefix:local for an N-Triples IRI when a prefix's namespace holds it, else <iri>."""
+    if term[0] != "<" or term.startswith("<<"):
+        raise ValueError(f"kzld dumps hold no blank nodes or triple terms: {term}")
+    iri = term[1:-1]
+    # A local name holds no / or #, and every namespace ends in one: the namespace can only
+    # be the IRI up to its last / or #.
+    cut = max(iri.rfind("/"), iri.rfind("#")) + 1
+    prefix = _TURTLE_NAMESPACES.get(iri[:cut])
+    if prefix is None or not _LOCAL.match(iri, cut):
+        return term  # the load path admits no character an IRIREF cannot hold
+    used.add(prefix)
+    return f"{prefix}:{iri[cut:]}"
 
 
 def publish(
@@ -148,33 +191,41 @@ def publish_loaded(
     graph holds every triple of ontology; the data part is the rest.
     """
     step = progress or (lambda _label: None)
-    everything = graph.sorted_triples()
-    in_ontology = set(ontology.triples)
+    everything = ntriples_lines(graph.triples)
+    in_ontology = ntriples_lines(ontology.triples)
+    ontology_lines = set(in_ontology)
     parts = {
         "all": everything,
-        "ontology": ontology.sorted_triples(),
-        "data": [t for t in everything if t not in in_ontology],
+        "ontology": in_ontology,
+        "data": [line for line in everything if line not in ontology_lines],
     }
     context = build_context(ontology.triples)
-    writers: dict[RdfFormat, Callable[[Sequence[ox.Triple]], bytes]] = {
-        TURTLE: write_turtle,
-        NTRIPLES: write_ntriples,
-        JSONLD: lambda triples: write_jsonld(triples, context),
-    }
     contents: dict[str, bytes] = {}
     files: list[PublishedFile] = []
     for part, stem in PARTS:
+        lines = parts[part]
+        ordered = dump_order(lines)
+        # What each dump must read back as, in the order it was written in.
+        expected = {NTRIPLES: write_ntriples(lines), TURTLE: write_ntriples(ordered)}
+        expected[JSONLD] = expected[TURTLE]
         for fmt in FORMATS:
             step(f"writing {stem}{fmt.extension}")
-            body = writers[fmt](parts[part])
-            _require_same_graph(stem + fmt.extension, body, fmt, parts[part])
+            if fmt is NTRIPLES:
+                body = expected[NTRIPLES]
+            elif fmt is TURTLE:
+                body = write_turtle(ordered)
+            else:
+                body = write_jsonld(lines, context)
+            _require_same_graph(stem + fmt.extension, body, fmt, expected[fmt])
             contents[stem + fmt.extension] = body
             files.append(_published(stem + fmt.extension, part, fmt.name, fmt.media_type, body))
     contents[CONTEXT] = write_context(context)
     files.append(_published(CONTEXT, "", "jsonld", JSONLD.media_type, contents[CONTEXT]))
     step("describing")
     description = write_turtle(
-        describe(parts["all"], len(parts["ontology"]), len(parts["data"]), files)
+        dump_order(
+            ntriples_lines(describe(everything, len(in_ontology), len(parts["data"]), files))
+        )
     )
     contents[DESCRIPTION] = description
     files.append(_published(DESCRIPTION, "", "turtle", TURTLE.media_type, description))
@@ -182,18 +233,22 @@ def publish_loaded(
     contents[CHECKSUMS] = "".join(f"{f.sha256}  {f.name}\n" for f in files).encode("ascii")
     step("publishing")
     _write_atomically(out, contents, lock_wait)
-    return Publication(out=out, files=files, triples=len(parts["all"]))
+    return Publication(out=out, files=files, triples=len(everything))
 
 
 def _published(name: str, part: str, fmt: str, media: str, body: bytes) -> PublishedFile:
     return PublishedFile(name, part, fmt, media, len(body), hashlib.sha256(body).hexdigest())
 
 
-def _require_same_graph(
-    name: str, body: bytes, fmt: RdfFormat, triples: Sequence[ox.Triple]
-) -> None:
-    """A dump that does not read back as what it was written from is never published."""
-    if {q.triple for q in ox.parse(body, format=fmt.oxigraph)} != set(triples):
+def _require_same_graph(name: str, body: bytes, fmt: RdfFormat, expected: bytes) -> None:
+    """A dump that does not read back as what it was written from is never published.
+
+    expected: the dump's statements as canonical N-Triples, in the order written.
+    """
+    read = ox.serialize(ox.parse(body, format=fmt.oxigraph), format=ox.RdfFormat.N_QUADS)
+    # A parser may give a subject's statements in another order (pyoxigraph's JSON-LD
+    # parser reorders @type values): then the sorted statements must be the same.
+    if read != expected and sorted(read.split(b"\n")) != sorted(expected.split(b"\n")):
         raise OutputError(
             f"{name} does not read back as the graph it was written from; nothing was published",
             hint="this is a bug in kzld's writers: please report it with the data",

@@ -136,14 +136,15 @@ _RDFLIB = {"turtle": "turtle", "ntriples": "nt", "jsonld": "json-ld"}
 
 def _write(fmt: str, triples: list[ox.Triple]) -> bytes:
     from kzld.jsonld import write_jsonld
-    from kzld.publication import write_ntriples, write_turtle
+    from kzld.publication import dump_order, ntriples_lines, write_ntriples, write_turtle
 
+    lines = ntriples_lines(triples)
     writers = {
-        "turtle": write_turtle,
-        "ntriples": write_ntriples,
-        "jsonld": lambda t: write_jsonld(t, context()),
+        "turtle": lambda: write_turtle(dump_order(lines)),
+        "ntriples": lambda: write_ntriples(lines),
+        "jsonld": lambda: write_jsonld(lines, context()),
     }
-    return writers[fmt](triples)
+    return writers[fmt]()
 
 
 @pytest.mark.parametrize("fmt", WRITERS)
