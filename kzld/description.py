@@ -33,11 +33,11 @@ _KZ = "https://w3id.org/kzld/ontology#"
 _IANA = "https://www.iana.org/assignments/media-types/"
 
 _DATE = re.compile(r"(-?\d{4,})(?:-(\d\d))?(?:-(\d\d))?")
-_TYPE_REF = f"<{_RDF}type>"
-_SUBCLASS_REF = f"<{_RDFS}subClassOf>"
-_SOURCE_REF = f"<{_KZ}source>"
-_ISSUED_REF = f"<{_DCT}issued>"
-_KZ_SOURCE_REF = f"<{_KZ}Source>"
+_TYPE_REF = f"<{_RDF}type>".encode()
+_SUBCLASS_REF = f"<{_RDFS}subClassOf>".encode()
+_SOURCE_REF = f"<{_KZ}source>".encode()
+_ISSUED_REF = f"<{_DCT}issued>".encode()
+_KZ_SOURCE_REF = f"<{_KZ}Source>".encode()
 
 
 @dataclass(frozen=True)
@@ -52,14 +52,78 @@ class PublishedFile:
     sha256: str
 
 
+@dataclass(frozen=True)
+class Statistics:
+    """What the description counts in the graph; terms as their N-Triples text."""
+
+    triples: int
+    subjects: int
+    objects: int
+    entities: int
+    classes: dict[bytes, int]  # entities of each class
+    properties: dict[bytes, int]  # triples of each property
+    sources: list[bytes]  # sorted
+    newest_issued: bytes | None  # the newest dcterms:issued of the sources
+
+
+def statistics(lines: Sequence[bytes]) -> Statistics:
+    """One pass over the sorted canonical N-Triples statements of the graph. Only distinct
+    objects need a set: a subject's statements, and its rdf:type ones, are consecutive."""
+    objects: set[bytes] = set()
+    properties: Counter[bytes] = Counter()
+    instances: dict[bytes, list[bytes]] = {}
+    subclasses: dict[bytes, set[bytes]] = {}
+    cited: set[bytes] = set()
+    issued: list[tuple[bytes, bytes]] = []
+    subjects = entities = 0
+    subject = typed = b""
+    for line in lines:
+        s, p, o = line.split(b" ", 2)  # o keeps the statement's " ."
+        if s != subject:
+            subjects += 1
+            subject = s
+        objects.add(o)
+        properties[p] += 1
+        if p == _TYPE_REF:
+            instances.setdefault(o[:-2], []).append(s)
+            if s != typed:
+                entities += 1
+                typed = s
+        elif p == _SUBCLASS_REF:
+            subclasses.setdefault(o[:-2], set()).add(s)
+        elif p == _SOURCE_REF:
+            cited.add(o[:-2])
+        elif p == _ISSUED_REF:
+            issued.append((s, o[:-2]))
+    kinds = {_KZ_SOURCE_REF}
+    frontier = list(kinds)
+    while frontier:
+        for sub in subclasses.get(frontier.pop(), ()):
+            if sub not in kinds:
+                kinds.add(sub)
+                frontier.append(sub)
+    # Things typed kz:Source (or a subclass) and everything cited with kz:source.
+    found = {s for kind in kinds for s in instances.get(kind, ())} | cited
+    sources = sorted(s for s in found if s.startswith(b"<"))
+    return Statistics(
+        triples=len(lines),
+        subjects=subjects,
+        objects=len(objects),
+        entities=entities,
+        classes={c: len(members) for c, members in instances.items()},
+        properties=dict(properties),
+        sources=sources,
+        newest_issued=_newest(issued, set(sources)),
+    )
+
+
 def describe(
-    lines: Sequence[str],
+    stats: Statistics,
     ontology_size: int,
     data_size: int,
     files: Sequence[PublishedFile],
 ) -> list[ox.Triple]:
-    """VoID and DCAT triples describing the dataset, given as its canonical N-Triples
-    statements, and each of its dump files."""
+    """VoID and DCAT triples describing the dataset and each of its dump files."""
     out: list[ox.Triple] = []
 
     def add(s: str, p: str, o: ox.NamedNode | ox.Literal) -> None:
@@ -104,7 +168,6 @@ def describe(
     add(parts["data"], _VOID + "triples", count(data_size))
     add(ds, _VOID + "vocabulary", iri(_KZ))
     add(ds, _VOID + "uriSpace", ox.Literal("https://w3id.org/kzld/id/"))
-    stats = _Statistics(lines)
     issued = _issued_date(stats)
     if issued is not None:
         add(ds, _DCT + "issued", issued)
@@ -120,10 +183,10 @@ def describe(
     add(software, _SCHEMA + "version", ox.Literal(__version__))
     add(software, _SCHEMA + "license", iri(CODE_LICENSE))
 
-    add(ds, _VOID + "triples", count(len(lines)))
+    add(ds, _VOID + "triples", count(stats.triples))
     add(ds, _VOID + "entities", count(stats.entities))
-    add(ds, _VOID + "distinctSubjects", count(len(stats.subjects)))
-    add(ds, _VOID + "distinctObjects", count(len(stats.objects)))
+    add(ds, _VOID + "distinctSubjects", count(stats.subjects))
+    add(ds, _VOID + "distinctObjects", count(stats.objects))
     add(ds, _VOID + "classes", count(len(stats.classes)))
     add(ds, _VOID + "properties", count(len(stats.properties)))
     for ref in sorted(stats.classes):
@@ -167,48 +230,7 @@ def describe(
     return sorted(set(out), key=str)
 
 
-class _Statistics:
-    """What the description counts, from one pass over the statements. Terms are kept as
-    their N-Triples text: a million triples make only a few ox terms."""
-
-    def __init__(self, lines: Sequence[str]):
-        typed: set[tuple[str, str]] = set()
-        self.subjects: set[str] = set()
-        self.objects: set[str] = set()
-        self.properties: Counter[str] = Counter()
-        subclasses: dict[str, set[str]] = {}
-        cited: set[str] = set()
-        issued: list[tuple[str, str]] = []
-        for line in lines:
-            s, p, o = line.split(" ", 2)
-            o = o[:-2]  # the statement's " ."
-            self.subjects.add(s)
-            self.objects.add(o)
-            self.properties[p] += 1
-            if p == _TYPE_REF:
-                typed.add((s, o))
-            elif p == _SUBCLASS_REF:
-                subclasses.setdefault(o, set()).add(s)
-            elif p == _SOURCE_REF:
-                cited.add(o)
-            elif p == _ISSUED_REF:
-                issued.append((s, o))
-        self.entities = len({s for s, _ in typed})
-        self.classes: Counter[str] = Counter(c for _, c in typed)
-        kinds = {_KZ_SOURCE_REF}
-        frontier = list(kinds)
-        while frontier:
-            for sub in subclasses.get(frontier.pop(), ()):
-                if sub not in kinds:
-                    kinds.add(sub)
-                    frontier.append(sub)
-        # Things typed kz:Source (or a subclass) and everything cited with kz:source.
-        found = {s for s, c in typed if c in kinds} | cited
-        self.sources = sorted(s for s in found if s.startswith("<"))
-        self.issued = issued
-
-
-def _issued_date(stats: _Statistics) -> ox.Literal | None:
+def _issued_date(stats: Statistics) -> ox.Literal | None:
     """SOURCE_DATE_EPOCH when set, else the newest dcterms:issued of the sources; never the
     wall clock, so that two builds of the same data are byte-identical."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
@@ -221,13 +243,17 @@ def _issued_date(stats: _Statistics) -> ox.Literal | None:
                 hint="set it to whole seconds since 1970-01-01 UTC, or unset it",
             ) from None
         return ox.Literal(day, datatype=ox.NamedNode(_XSD + "date"))
-    sources = set(stats.sources)
-    newest: tuple[tuple[int, int, int, int], str] | None = None
-    for subject, value in stats.issued:
-        if subject not in sources or value[0] != '"':
+    return _term(stats.newest_issued) if stats.newest_issued else None
+
+
+def _newest(issued: list[tuple[bytes, bytes]], sources: set[bytes]) -> bytes | None:
+    """The newest date literal among the dcterms:issued of these sources."""
+    newest: tuple[tuple[int, int, int, int], bytes] | None = None
+    for subject, value in issued:
+        if subject not in sources or not value.startswith(b'"'):
             continue
         # Digits and hyphens are never escaped: the date reads the same in N-Triples text.
-        match = _DATE.match(value, 1)
+        match = _DATE.match(value.decode(), 1)
         if not match:
             continue
         year, month, day = match.groups()
@@ -235,13 +261,13 @@ def _issued_date(stats: _Statistics) -> ox.Literal | None:
         key = (int(year), int(month or 0), int(day or 0), sum(g is not None for g in (month, day)))
         if newest is None or (key, value) > newest:
             newest = (key, value)
-    return _term(newest[1]) if newest else None
+    return newest[1] if newest else None
 
 
-def _term(text: str) -> ox.NamedNode | ox.Literal:
+def _term(text: bytes) -> ox.NamedNode | ox.Literal:
     """The term an N-Triples term's text stands for."""
-    statement = f"<urn:x:s> <urn:x:p> {text} ."
-    return next(iter(ox.parse(statement.encode(), format=ox.RdfFormat.N_TRIPLES))).object
+    statement = b"<urn:x:s> <urn:x:p> " + text + b" ."
+    return next(iter(ox.parse(statement, format=ox.RdfFormat.N_TRIPLES))).object
 
 
 def _local(term: ox.NamedNode) -> str:

@@ -19,7 +19,8 @@ DATA = "https://w3id.org/kzld/id/"
 GENID = "https://w3id.org/kzld/.well-known/genid/"
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDF_TYPE = RDF + "type"
-_RDF_TYPE_REF = f"<{RDF_TYPE}>"
+_RDF_TYPE_REF = f"<{RDF_TYPE}>".encode()
+_QUOTE, _AT, _LT = b'"@<'  # byte values, as indexing bytes gives
 OWL = "http://www.w3.org/2002/07/owl#"
 
 # Prefixes of the JSON-LD context. Data IRIs share one prefix, "kzid", because their
@@ -100,7 +101,7 @@ def build_context(ontology: Iterable[ox.Triple]) -> dict:
     return context
 
 
-def write_jsonld(lines: Sequence[str], context: dict) -> bytes:
+def write_jsonld(lines: Sequence[bytes], context: dict) -> bytes:
     """A JSON-LD document, context inline, of sorted canonical N-Triples statements: the
     text json.dumps(document, ensure_ascii=False, indent=2) would give.
 
@@ -108,73 +109,75 @@ def write_jsonld(lines: Sequence[str], context: dict) -> bytes:
     values, and each distinct IRI is compacted once rather than at every occurrence.
     """
     keys = _Keys(context)
-    ids: dict[str, str] = {}  # N-Triples IRI -> its compact form as a JSON string
-    nodes: list[str] = []
-    node: list[str] = []  # the members of the node being written
-    values: list[str] = []  # the values of its property being written
-    types: list[str] = []
-    subject = predicate = ""
-    key, coerced = "", False
+    ids: dict[bytes, bytes] = {}  # N-Triples IRI -> its compact form as a JSON string
+    head = json.dumps({"@context": context}, ensure_ascii=False, indent=2)[:-2]
+    pieces = [head.encode(), b',\n  "@graph": [']
+    node: list[bytes] = []  # the members of the node being written
+    values: list[bytes] = []  # the values of its property being written
+    types: list[bytes] = []
+    subject = predicate = key = b""
+    coerced = False
 
     def close_property() -> None:
         if len(values) == 1:
-            node.append(f"{key}: {values[0]}")
+            node.append(key + b": " + values[0])
         elif values:
-            items = ",\n        ".join(v.replace("\n", "\n  ") for v in values)
-            node.append(f"{key}: [\n        {items}\n      ]")
+            items = b",\n        ".join(v.replace(b"\n", b"\n  ") for v in values)
+            node.append(key + b": [\n        " + items + b"\n      ]")
         values.clear()
 
     def close_node() -> None:
         close_property()
         if len(types) == 1:
-            node.insert(1, f'"@type": {types[0]}')
+            node.insert(1, b'"@type": ' + types[0])
         elif types:
-            node.insert(1, '"@type": [\n        ' + ",\n        ".join(types) + "\n      ]")
-        nodes.append("    {\n      " + ",\n      ".join(node) + "\n    }")
+            node.insert(1, b'"@type": [\n        ' + b",\n        ".join(types) + b"\n      ]")
+        pieces.append(b"\n    {\n      " if len(pieces) == 2 else b",\n    {\n      ")
+        pieces.append(b",\n      ".join(node))
+        pieces.append(b"\n    }")
         node.clear()
         types.clear()
 
     for line in lines:
-        s, p, o = line.split(" ", 2)
+        s, p, o = line.split(b" ", 2)
         o = o[:-2]  # the statement's " ."
         if s != subject:
             if subject:
                 close_node()
-            node.append(f'"@id": {ids.get(s) or ids.setdefault(s, _compact_ref(s))}')
-            subject, predicate = s, ""
-        if p == _RDF_TYPE_REF and o[0] == "<":
+            node.append(b'"@id": ' + (ids.get(s) or ids.setdefault(s, _compact_ref(s))))
+            subject, predicate = s, b""
+        if p == _RDF_TYPE_REF and o[0] == _LT:
             types.append(keys.vocab(o))
             continue
         if p != predicate:
             close_property()
             key, coerced = keys.property(p)
             predicate = p
-        if o[0] != '"':
+        if o[0] != _QUOTE:
             iri = ids.get(o) or ids.setdefault(o, _compact_ref(o))
-            values.append(iri if coerced else f'{{\n        "@id": {iri}\n      }}')
+            values.append(iri if coerced else b'{\n        "@id": %s\n      }' % iri)
             continue
-        end = o.rfind('"')
+        end = o.rfind(b'"')
         lexical = o[: end + 1]
-        if "\\" in lexical:  # N-Triples escapes: JSON's differ
-            lexical = encode_basestring(_unescape(lexical[1:-1]))
-        suffix = o[end + 1 :]
-        if not suffix:  # xsd:string
-            values.append(f'{{\n        "@value": {lexical}\n      }}' if coerced else lexical)
-        elif suffix[0] == "@":
-            language = suffix[1:].partition("--")[0]  # a direction is not written
+        if b"\\" in lexical:  # N-Triples escapes: JSON's differ
+            lexical = encode_basestring(_unescape(lexical[1:-1].decode())).encode()
+        if end == len(o) - 1:  # xsd:string
+            values.append(b'{\n        "@value": %s\n      }' % lexical if coerced else lexical)
+        elif o[end + 1] == _AT:
+            language = o[end + 2 :].partition(b"--")[0]  # a direction is not written
             values.append(
-                f'{{\n        "@value": {lexical},\n        "@language": "{language}"\n      }}'
+                b'{\n        "@value": %s,\n        "@language": "%s"\n      }'
+                % (lexical, language)
             )
         else:
-            datatype = keys.datatype(suffix[2:])
+            datatype = keys.datatype(o[end + 3 :])
             values.append(
-                f'{{\n        "@value": {lexical},\n        "@type": {datatype}\n      }}'
+                b'{\n        "@value": %s,\n        "@type": %s\n      }' % (lexical, datatype)
             )
     if subject:
         close_node()
-    head = json.dumps({"@context": context}, ensure_ascii=False, indent=2)[:-2]
-    graph = "[\n" + ",\n".join(nodes) + "\n  ]" if nodes else "[]"
-    return f'{head},\n  "@graph": {graph}\n}}\n'.encode()
+    pieces.append(b"\n  ]\n}\n" if subject else b"]\n}\n")
+    return b"".join(pieces)
 
 
 def write_context(context: dict) -> bytes:
@@ -192,43 +195,46 @@ class _Keys:
             if isinstance(definition, dict):
                 iri = _expand(definition["@id"])
                 self._terms[iri] = (name, definition.get("@type") == "@id")
-        self._properties: dict[str, tuple[str, bool]] = {}
-        self._vocab: dict[str, str] = {}
-        self._datatypes: dict[str, str] = {}
+        self._properties: dict[bytes, tuple[bytes, bool]] = {}
+        self._vocab: dict[bytes, bytes] = {}
+        self._datatypes: dict[bytes, bytes] = {}
 
-    def property(self, ref: str) -> tuple[str, bool]:
+    def property(self, ref: bytes) -> tuple[bytes, bool]:
         found = self._properties.get(ref)
         if found is None:
             iri = _iri(ref)
             name, coerced = self._terms.get(iri) or (_compact(iri, VOCABULARIES), False)
-            found = self._properties[ref] = (encode_basestring(name), coerced)
+            found = self._properties[ref] = (_json(name), coerced)
         return found
 
-    def vocab(self, ref: str) -> str:
+    def vocab(self, ref: bytes) -> bytes:
         found = self._vocab.get(ref)
         if found is None:
             iri = _iri(ref)
             term = self._terms.get(iri)
-            name = term[0] if term else _compact(iri, CONTEXT_PREFIXES)
-            found = self._vocab[ref] = encode_basestring(name)
+            found = self._vocab[ref] = _json(term[0] if term else _compact(iri, CONTEXT_PREFIXES))
         return found
 
-    def datatype(self, ref: str) -> str:
+    def datatype(self, ref: bytes) -> bytes:
         found = self._datatypes.get(ref)
         if found is None:
-            found = self._datatypes[ref] = encode_basestring(_compact(_iri(ref), VOCABULARIES))
+            found = self._datatypes[ref] = _json(_compact(_iri(ref), VOCABULARIES))
         return found
 
 
-def _compact_ref(ref: str) -> str:
-    return encode_basestring(_compact(_iri(ref), CONTEXT_PREFIXES))
+def _compact_ref(ref: bytes) -> bytes:
+    return _json(_compact(_iri(ref), CONTEXT_PREFIXES))
 
 
-def _iri(ref: str) -> str:
+def _json(text: str) -> bytes:
+    return encode_basestring(text).encode()
+
+
+def _iri(ref: bytes) -> str:
     """The IRI of an N-Triples IRI reference."""
-    if ref[0] != "<" or ref.startswith("<<"):
-        raise ValueError(f"kzld dumps hold no blank nodes or triple terms: {ref}")
-    return ref[1:-1]
+    if ref[0] != _LT or ref.startswith(b"<<"):
+        raise ValueError(f"kzld dumps hold no blank nodes or triple terms: {ref.decode()}")
+    return ref[1:-1].decode()
 
 
 _ESCAPE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))", re.DOTALL)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kzld.description import DOWNLOAD, PublishedFile, describe
+from kzld.description import DOWNLOAD, PublishedFile, describe, statistics
 from kzld.errors import CheckFailed, InputError, OutputError
 from kzld.formats import FORMATS, JSONLD, NTRIPLES, TURTLE, RdfFormat
 from kzld.graph import GENID, KGraph, load_graph
@@ -49,8 +49,9 @@ TURTLE_PREFIXES: tuple[tuple[str, str], ...] = (
 # The first prefix of each namespace names it.
 _TURTLE_NAMESPACES = {iri: name for name, iri in reversed(TURTLE_PREFIXES)}
 _LOCAL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_-])?$")
-_RDF_TYPE_REF = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
-_RDF_TYPE_INFIX = f" {_RDF_TYPE_REF} "
+_RDF_TYPE_REF = b"<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
+_RDF_TYPE_INFIX = b" " + _RDF_TYPE_REF + b" "
+_QUOTE, _AT, _LT = b'"@<'  # byte values, as indexing bytes gives
 
 Progress = Callable[[str], None]
 
@@ -64,26 +65,27 @@ class Publication:
     triples: int
 
 
-def ntriples_lines(triples: Iterable[ox.Triple]) -> list[str]:
+def ntriples_lines(triples: Iterable[ox.Triple]) -> list[bytes]:
     """The triples as canonical N-Triples statements, sorted: the text every dump is
     written from, and its one canonical order (that of the statements without their " .":
     a space sorts before any character that can follow a term)."""
-    # One serialisation in Rust and a sort of strings: a million triples take a second.
-    lines = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode("utf-8").split("\n")
-    lines.pop()  # the empty string after the last newline
+    # One serialisation in Rust and a sort of bytes: a million triples take a second. UTF-8
+    # sorts as its characters do; bytes, unlike str, stay one byte per ASCII character.
+    lines = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).split(b"\n")
+    lines.pop()  # the empty line after the last newline
     lines.sort()
     return lines
 
 
-def dump_order(lines: Sequence[str]) -> list[str]:
+def dump_order(lines: Sequence[bytes]) -> list[bytes]:
     """Sorted statements with each subject's rdf:type statements moved to the front: the
-    order the Turtle and JSON-LD dumps are written in."""
-    ordered: list[str] = []
-    types: list[str] = []
-    rest: list[str] = []
-    subject = ""
+    order the Turtle dumps are written in."""
+    ordered: list[bytes] = []
+    types: list[bytes] = []
+    rest: list[bytes] = []
+    subject = b""
     for line in lines:
-        cut = line.find(" ")
+        cut = line.find(b" ")
         if line[:cut] != subject:
             ordered += types
             ordered += rest
@@ -94,58 +96,63 @@ def dump_order(lines: Sequence[str]) -> list[str]:
     return ordered
 
 
-def write_ntriples(lines: Sequence[str]) -> bytes:
-    """N-Triples: the sorted statements, one a line."""
-    return ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
+def write_ntriples(lines: Sequence[bytes]) -> bytes:
+    """N-Triples: the statements, one a line."""
+    return b"\n".join([*lines, b""])
 
 
-def write_turtle(lines: Sequence[str]) -> bytes:
+def write_turtle(lines: Sequence[bytes]) -> bytes:
     """Turtle from statements in dump order: a fixed prefix table, one block per subject,
     rdf:type first as "a"."""
     used: set[str] = set()
-    names: dict[str, str] = {}  # each IRI is named once, however often it occurs
-    predicates = {_RDF_TYPE_REF: "a"}
-    pieces: list[str] = []
-    subject = predicate = ""
+    names: dict[bytes, bytes] = {}  # each IRI is named once, however often it occurs
+    predicates = {_RDF_TYPE_REF: b"a"}
+    pieces = [b""]  # the prefix table, once known
+    subject = predicate = b""
     for line in lines:
-        s, p, o = line.split(" ", 2)
+        s, p, o = line.split(b" ", 2)
         if s != subject:
             if subject:
-                pieces.append(" .\n\n")
-            name = names.get(s) or names.setdefault(s, _turtle_name(s, used))
-            pieces.append(name + "\n    ")
-            subject, predicate = s, ""
+                pieces.append(b" .\n\n")
+            pieces.append(names.get(s) or names.setdefault(s, _turtle_name(s, used)))
+            pieces.append(b"\n    ")
+            subject, predicate = s, b""
         if p != predicate:
             if predicate:
-                pieces.append(" ;\n    ")
+                pieces.append(b" ;\n    ")
             pieces.append(predicates.get(p) or predicates.setdefault(p, _turtle_name(p, used)))
-            pieces.append(" ")
+            pieces.append(b" ")
             predicate = p
         else:
-            pieces.append(" ,\n        ")
+            pieces.append(b" ,\n        ")
         o = o[:-2]  # the statement's " ."
-        if o[0] != '"':
+        if o[0] != _QUOTE:
             pieces.append(names.get(o) or names.setdefault(o, _turtle_name(o, used)))
-        elif o[-1] == '"' or o[o.rfind('"') + 1] == "@":
+        elif o[-1] == _QUOTE or o[o.rfind(b'"') + 1] == _AT:
             pieces.append(o)  # N-Triples string escapes are Turtle's too
         else:  # "lexical"^^<datatype>
-            cut = o.rfind('"') + 3
+            cut = o.rfind(b'"') + 3
             datatype = o[cut:]
-            name = names.get(datatype) or names.setdefault(datatype, _turtle_name(datatype, used))
-            pieces.append(o[:cut] + name)
+            pieces.append(o[:cut])
+            pieces.append(
+                names.get(datatype) or names.setdefault(datatype, _turtle_name(datatype, used))
+            )
     if subject:
-        pieces.append(" .\n")
-    header = "".join(
-        f"@prefix {name}: <{iri}> .\n" for name, iri in TURTLE_PREFIXES if name in used
+        pieces.append(b" .\n")
+    pieces[0] = (
+        "".join(
+            f"@prefix {name}: <{iri}> .\n" for name, iri in TURTLE_PREFIXES if name in used
+        ).encode()
+        + b"\n"
     )
-    return (header + "\n" + "".join(pieces)).encode("utf-8")
+    return b"".join(pieces)
 
 
-def _turtle_name(term: str, used: set[str]) -> str:
+def _turtle_name(term: bytes, used: set[str]) -> bytes:
     """prefix:local for an N-Triples IRI when a prefix's namespace holds it, else <iri>."""
-    if term[0] != "<" or term.startswith("<<"):
-        raise ValueError(f"kzld dumps hold no blank nodes or triple terms: {term}")
-    iri = term[1:-1]
+    if term[0] != _LT or term.startswith(b"<<"):
+        raise ValueError(f"kzld dumps hold no blank nodes or triple terms: {term.decode()}")
+    iri = term[1:-1].decode()
     # A local name holds no / or #, and every namespace ends in one: the namespace can only
     # be the IRI up to its last / or #.
     cut = max(iri.rfind("/"), iri.rfind("#")) + 1
@@ -153,7 +160,7 @@ def _turtle_name(term: str, used: set[str]) -> str:
     if prefix is None or not _LOCAL.match(iri, cut):
         return term  # the load path admits no character an IRIREF cannot hold
     used.add(prefix)
-    return f"{prefix}:{iri[cut:]}"
+    return f"{prefix}:{iri[cut:]}".encode()
 
 
 def publish(
@@ -194,6 +201,7 @@ def publish_loaded(
     everything = ntriples_lines(graph.triples)
     in_ontology = ntriples_lines(ontology.triples)
     ontology_lines = set(in_ontology)
+    stats = statistics(everything)  # now, while memory holds no dump yet
     parts = {
         "all": everything,
         "ontology": in_ontology,
@@ -205,27 +213,26 @@ def publish_loaded(
     for part, stem in PARTS:
         lines = parts[part]
         ordered = dump_order(lines)
-        # What each dump must read back as, in the order it was written in.
-        expected = {NTRIPLES: write_ntriples(lines), TURTLE: write_ntriples(ordered)}
-        expected[JSONLD] = expected[TURTLE]
+        ntriples = write_ntriples(lines)
+        # What the Turtle and JSON-LD dumps read back as when read in the order written.
+        in_dump_order = write_ntriples(ordered)
         for fmt in FORMATS:
-            step(f"writing {stem}{fmt.extension}")
+            name = stem + fmt.extension
+            step(f"writing {name}")
             if fmt is NTRIPLES:
-                body = expected[NTRIPLES]
+                body, expected = ntriples, ntriples
             elif fmt is TURTLE:
-                body = write_turtle(ordered)
+                body, expected = write_turtle(ordered), in_dump_order
             else:
-                body = write_jsonld(lines, context)
-            _require_same_graph(stem + fmt.extension, body, fmt, expected[fmt])
-            contents[stem + fmt.extension] = body
-            files.append(_published(stem + fmt.extension, part, fmt.name, fmt.media_type, body))
+                body, expected = write_jsonld(lines, context), in_dump_order
+            _require_same_graph(name, body, fmt, expected)
+            contents[name] = body
+            files.append(_published(name, part, fmt.name, fmt.media_type, body))
     contents[CONTEXT] = write_context(context)
     files.append(_published(CONTEXT, "", "jsonld", JSONLD.media_type, contents[CONTEXT]))
     step("describing")
     description = write_turtle(
-        dump_order(
-            ntriples_lines(describe(everything, len(in_ontology), len(parts["data"]), files))
-        )
+        dump_order(ntriples_lines(describe(stats, len(in_ontology), len(parts["data"]), files)))
     )
     contents[DESCRIPTION] = description
     files.append(_published(DESCRIPTION, "", "turtle", TURTLE.media_type, description))
