@@ -102,9 +102,11 @@ def build_context(ontology: Iterable[ox.Triple]) -> dict:
 
 
 def write_jsonld(lines: Sequence[bytes], context: dict) -> bytes:
-    """A JSON-LD document, context inline, of sorted canonical N-Triples statements: the
-    text json.dumps(document, ensure_ascii=False, indent=2) would give.
+    """A JSON-LD document, context inline, of sorted canonical N-Triples statements, laid
+    out as json.dumps(document, ensure_ascii=False, indent=2) would.
 
+    "@type" comes first in every object, as the JSON-LD streaming profile asks: streaming
+    parsers then read a dump of millions of triples without holding it all in memory.
     Written as text: json.dumps indents in pure Python, far too slowly for millions of
     values, and each distinct IRI is compacted once rather than at every occurrence.
     """
@@ -129,9 +131,9 @@ def write_jsonld(lines: Sequence[bytes], context: dict) -> bytes:
     def close_node() -> None:
         close_property()
         if len(types) == 1:
-            node.insert(1, b'"@type": ' + types[0])
+            node.insert(0, b'"@type": ' + types[0])
         elif types:
-            node.insert(1, b'"@type": [\n        ' + b",\n        ".join(types) + b"\n      ]")
+            node.insert(0, b'"@type": [\n        ' + b",\n        ".join(types) + b"\n      ]")
         pieces.append(b"\n    {\n      " if len(pieces) == 2 else b",\n    {\n      ")
         pieces.append(b",\n      ".join(node))
         pieces.append(b"\n    }")
@@ -172,7 +174,7 @@ def write_jsonld(lines: Sequence[bytes], context: dict) -> bytes:
         else:
             datatype = keys.datatype(o[end + 3 :])
             values.append(
-                b'{\n        "@value": %s,\n        "@type": %s\n      }' % (lexical, datatype)
+                b'{\n        "@type": %s,\n        "@value": %s\n      }' % (datatype, lexical)
             )
     if subject:
         close_node()

@@ -252,9 +252,15 @@ def _require_same_graph(name: str, body: bytes, fmt: RdfFormat, expected: bytes)
 
     expected: the dump's statements as canonical N-Triples, in the order written.
     """
-    read = ox.serialize(ox.parse(body, format=fmt.oxigraph), format=ox.RdfFormat.N_QUADS)
+    # The JSON-LD dumps follow the streaming profile: its parser does not hold a whole
+    # "@graph" in memory, and refuses a document that breaks the profile.
+    reading = ox.RdfFormat.STREAMING_JSON_LD if fmt is JSONLD else fmt.oxigraph
+    try:
+        read = ox.serialize(ox.parse(body, format=reading), format=ox.RdfFormat.N_QUADS)
+    except SyntaxError:
+        read = b""
     # A parser may give a subject's statements in another order (pyoxigraph's JSON-LD
-    # parser reorders @type values): then the sorted statements must be the same.
+    # parser sorts @type values): then the sorted statements must be the same.
     if read != expected and sorted(read.split(b"\n")) != sorted(expected.split(b"\n")):
         raise OutputError(
             f"{name} does not read back as the graph it was written from; nothing was published",

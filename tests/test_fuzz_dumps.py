@@ -158,6 +158,8 @@ def test_random_graphs_round_trip(fmt, triples, monkeypatch_module):
     assert _write(fmt, triples) == body  # and the same bytes every time
     if fmt == "jsonld":
         assert json.loads(body)["@context"] == context()
+        # The build reads JSON-LD back with the streaming profile's parser: it must agree.
+        assert canonical(ox.parse(body, format=ox.RdfFormat.STREAMING_JSON_LD)) == want
 
 
 @pytest.fixture(scope="module")
