@@ -110,10 +110,23 @@ def write_jsonld(lines: Sequence[bytes], context: dict) -> bytes:
     Written as text: json.dumps indents in pure Python, far too slowly for millions of
     values, and each distinct IRI is compacted once rather than at every occurrence.
     """
+    return jsonld_document(jsonld_nodes(lines, context), context)
+
+
+def jsonld_document(nodes: Sequence[tuple[bytes, bytes]], context: dict) -> bytes:
+    """The JSON-LD document of these node objects, with the context inline."""
+    head = json.dumps({"@context": context}, ensure_ascii=False, indent=2)[:-2].encode()
+    if not nodes:
+        return head + b',\n  "@graph": []\n}\n'
+    graph = b",\n".join(node for _, node in nodes)
+    return b"".join([head, b',\n  "@graph": [\n', graph, b"\n  ]\n}\n"])
+
+
+def jsonld_nodes(lines: Sequence[bytes], context: dict) -> list[tuple[bytes, bytes]]:
+    """The node object of each subject of sorted statements, as JSON-LD text."""
     keys = _Keys(context)
     ids: dict[bytes, bytes] = {}  # N-Triples IRI -> its compact form as a JSON string
-    head = json.dumps({"@context": context}, ensure_ascii=False, indent=2)[:-2]
-    pieces = [head.encode(), b',\n  "@graph": [']
+    nodes: list[tuple[bytes, bytes]] = []
     node: list[bytes] = []  # the members of the node being written
     values: list[bytes] = []  # the values of its property being written
     types: list[bytes] = []
@@ -134,9 +147,7 @@ def write_jsonld(lines: Sequence[bytes], context: dict) -> bytes:
             node.insert(0, b'"@type": ' + types[0])
         elif types:
             node.insert(0, b'"@type": [\n        ' + b",\n        ".join(types) + b"\n      ]")
-        pieces.append(b"\n    {\n      " if len(pieces) == 2 else b",\n    {\n      ")
-        pieces.append(b",\n      ".join(node))
-        pieces.append(b"\n    }")
+        nodes.append((subject, b"    {\n      " + b",\n      ".join(node) + b"\n    }"))
         node.clear()
         types.clear()
 
@@ -178,8 +189,7 @@ def write_jsonld(lines: Sequence[bytes], context: dict) -> bytes:
             )
     if subject:
         close_node()
-    pieces.append(b"\n  ]\n}\n" if subject else b"]\n}\n")
-    return b"".join(pieces)
+    return nodes
 
 
 def write_context(context: dict) -> bytes:

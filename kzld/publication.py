@@ -18,6 +18,7 @@ import secrets
 import shutil
 import stat
 import time
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,7 @@ from kzld.description import DOWNLOAD, PublishedFile, describe, statistics
 from kzld.errors import CheckFailed, InputError, OutputError
 from kzld.formats import FORMATS, JSONLD, NTRIPLES, TURTLE, RdfFormat
 from kzld.graph import GENID, KGraph, load_graph
-from kzld.jsonld import VOCABULARIES, build_context, write_context, write_jsonld
+from kzld.jsonld import VOCABULARIES, build_context, jsonld_document, jsonld_nodes, write_context
 from kzld.resources import bundled
 
 CHECKSUMS = "SHA256SUMS"
@@ -104,16 +105,25 @@ def write_ntriples(lines: Sequence[bytes]) -> bytes:
 def write_turtle(lines: Sequence[bytes]) -> bytes:
     """Turtle from statements in dump order: a fixed prefix table, one block per subject,
     rdf:type first as "a"."""
+    return turtle_document(*turtle_blocks(lines))
+
+
+def turtle_blocks(lines: Sequence[bytes]) -> tuple[list[tuple[bytes, bytes]], set[str]]:
+    """The Turtle block of each subject of statements in dump order, and the prefixes the
+    blocks use."""
     used: set[str] = set()
     names: dict[bytes, bytes] = {}  # each IRI is named once, however often it occurs
     predicates = {_RDF_TYPE_REF: b"a"}
-    pieces = [b""]  # the prefix table, once known
+    blocks: list[tuple[bytes, bytes]] = []
+    pieces: list[bytes] = []
     subject = predicate = b""
     for line in lines:
         s, p, o = line.split(b" ", 2)
         if s != subject:
             if subject:
-                pieces.append(b" .\n\n")
+                pieces.append(b" .\n")
+                blocks.append((subject, b"".join(pieces)))
+                pieces.clear()
             pieces.append(names.get(s) or names.setdefault(s, _turtle_name(s, used)))
             pieces.append(b"\n    ")
             subject, predicate = s, b""
@@ -139,13 +149,16 @@ def write_turtle(lines: Sequence[bytes]) -> bytes:
             )
     if subject:
         pieces.append(b" .\n")
-    pieces[0] = (
-        "".join(
-            f"@prefix {name}: <{iri}> .\n" for name, iri in TURTLE_PREFIXES if name in used
-        ).encode()
-        + b"\n"
-    )
-    return b"".join(pieces)
+        blocks.append((subject, b"".join(pieces)))
+    return blocks, used
+
+
+def turtle_document(blocks: Sequence[tuple[bytes, bytes]], used: set[str]) -> bytes:
+    """A Turtle document of these blocks: the prefixes they use, then the blocks."""
+    header = "".join(
+        f"@prefix {name}: <{iri}> .\n" for name, iri in TURTLE_PREFIXES if name in used
+    ).encode()
+    return b"\n".join([header, *(block for _, block in blocks)]) if blocks else header + b"\n"
 
 
 def _turtle_name(term: bytes, used: set[str]) -> bytes:
@@ -208,24 +221,20 @@ def publish_loaded(
         "data": [line for line in everything if line not in ontology_lines],
     }
     context = build_context(ontology.triples)
+    step("writing the dumps")
+    bodies = _turtle_and_jsonld(parts, context)
     contents: dict[str, bytes] = {}
     files: list[PublishedFile] = []
     for part, stem in PARTS:
         lines = parts[part]
-        ordered = dump_order(lines)
         ntriples = write_ntriples(lines)
         # What the Turtle and JSON-LD dumps read back as when read in the order written.
-        in_dump_order = write_ntriples(ordered)
+        in_dump_order = write_ntriples(dump_order(lines))
         for fmt in FORMATS:
             name = stem + fmt.extension
-            step(f"writing {name}")
-            if fmt is NTRIPLES:
-                body, expected = ntriples, ntriples
-            elif fmt is TURTLE:
-                body, expected = write_turtle(ordered), in_dump_order
-            else:
-                body, expected = write_jsonld(lines, context), in_dump_order
-            _require_same_graph(name, body, fmt, expected)
+            step(f"reading back {name}")
+            body = bodies.pop((part, fmt)) if fmt is not NTRIPLES else ntriples
+            _require_same_graph(name, body, fmt, ntriples if fmt is NTRIPLES else in_dump_order)
             contents[name] = body
             files.append(_published(name, part, fmt.name, fmt.media_type, body))
     contents[CONTEXT] = write_context(context)
@@ -241,6 +250,49 @@ def publish_loaded(
     step("publishing")
     _write_atomically(out, contents, lock_wait)
     return Publication(out=out, files=files, triples=len(everything))
+
+
+def _turtle_and_jsonld(
+    parts: dict[str, list[bytes]], context: dict
+) -> dict[tuple[str, RdfFormat], bytes]:
+    """The Turtle and JSON-LD dump of each part. The whole graph is the data and ontology
+    parts side by side: its blocks are theirs, and only a subject both parts describe is
+    written again, from all its statements."""
+    everything = parts["all"]
+
+    def about(subject: bytes) -> list[bytes]:
+        start = bisect_left(everything, subject + b" ")
+        end = start
+        while end < len(everything) and everything[end].startswith(subject + b" "):
+            end += 1
+        return everything[start:end]
+
+    def whole(data: list[tuple[bytes, bytes]], ontology: list[tuple[bytes, bytes]], rewrite):
+        blocks = dict(data)
+        for subject, block in ontology:
+            blocks[subject] = rewrite(subject) if subject in blocks else block
+        return sorted(blocks.items())
+
+    data, data_prefixes = turtle_blocks(dump_order(parts["data"]))
+    ontology, ontology_prefixes = turtle_blocks(dump_order(parts["ontology"]))
+    everything_blocks = whole(
+        data, ontology, lambda subject: turtle_blocks(dump_order(about(subject)))[0][0][1]
+    )
+    bodies = {
+        ("data", TURTLE): turtle_document(data, data_prefixes),
+        ("ontology", TURTLE): turtle_document(ontology, ontology_prefixes),
+        # A rewritten block names no IRI the two parts' blocks do not.
+        ("all", TURTLE): turtle_document(everything_blocks, data_prefixes | ontology_prefixes),
+    }
+    data = jsonld_nodes(parts["data"], context)
+    ontology = jsonld_nodes(parts["ontology"], context)
+    everything_blocks = whole(
+        data, ontology, lambda subject: jsonld_nodes(about(subject), context)[0][1]
+    )
+    bodies[("data", JSONLD)] = jsonld_document(data, context)
+    bodies[("ontology", JSONLD)] = jsonld_document(ontology, context)
+    bodies[("all", JSONLD)] = jsonld_document(everything_blocks, context)
+    return bodies
 
 
 def _published(name: str, part: str, fmt: str, media: str, body: bytes) -> PublishedFile:

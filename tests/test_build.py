@@ -333,9 +333,11 @@ def test_a_dump_that_does_not_read_back_is_never_published(kzld, tmp_path, monke
     import kzld.publication as publication
 
     out = tmp_path / "public"
-    write_turtle = publication.write_turtle
-    # A writer that loses the last triple: the build's own read-back must catch it.
-    monkeypatch.setattr(publication, "write_turtle", lambda lines: write_turtle(lines[:-1]))
+    turtle_document = publication.turtle_document
+    # A writer that loses the last subject: the build's own read-back must catch it.
+    monkeypatch.setattr(
+        publication, "turtle_document", lambda blocks, used: turtle_document(blocks[:-1], used)
+    )
     done = kzld("build", "--out", out)
     assert done.exit_code == 5
     assert "does not read back" in done.stderr
@@ -362,3 +364,31 @@ def test_an_out_folder_under_a_file_is_an_output_error(kzld, tmp_path):
     result = kzld("build", "--out", tmp_path / "plain" / "dumps")
     assert result.exit_code == 5
     assert "cannot be created" in result.stderr
+
+
+def test_whole_graph_dumps_equal_those_written_in_one_go(tmp_path):
+    """The whole graph's Turtle and JSON-LD are put together from the data and ontology
+    parts' blocks; a subject both parts describe is written again from all it has."""
+    from kzld.graph import load_graph
+    from kzld.jsonld import build_context, write_jsonld
+    from kzld.publication import dump_order, ntriples_lines, publish_loaded, write_turtle
+    from kzld.resources import bundled
+
+    extra = tmp_path / "extra.ttl"
+    extra.write_text(
+        "@prefix kz: <https://w3id.org/kzld/ontology#> .\n"
+        "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+        'kz:Person rdfs:comment "also described by the data"@en ; a kz:Extra .\n'
+        'kz:Tenure kz:note "a"@en .\n',
+        encoding="utf-8",
+    )
+    ontology = load_graph([bundled("ontology")])
+    graph = load_graph([bundled("ontology"), bundled("data"), extra])
+    out = tmp_path / "public"
+    publish_loaded(graph, ontology, out)
+    lines = ntriples_lines(graph.triples)
+    assert (out / "kzld.ttl").read_bytes() == write_turtle(dump_order(lines))
+    context = build_context(ontology.triples)
+    assert (out / "kzld.jsonld").read_bytes() == write_jsonld(lines, context)
+    turtle = (out / "kzld.ttl").read_text("utf-8")
+    assert "kz:Person\n    a " in turtle and "also described by the data" in turtle
