@@ -7,6 +7,7 @@ literal keeps its authored lexical form, datatype and language.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -258,15 +259,20 @@ def _unescape(text: str) -> str:
     return _ESCAPE.sub(lambda m: chr(int(m[1] or m[2], 16)) if m[1] or m[2] else _ECHAR[m[3]], text)
 
 
-def _compact(iri: str, prefixes: Sequence[tuple[str, str]]) -> str:
-    """prefix:rest when a prefix matches and the rest cannot be read back differently."""
-    best = None
-    for name, namespace in prefixes:
+def _compact(iri: str, prefixes: tuple[tuple[str, str], ...]) -> str:
+    """prefix:rest for the longest namespace that holds the IRI and leaves a rest that
+    cannot be read back differently; else the IRI."""
+    for name, namespace in _longest_first(prefixes):
         if iri.startswith(namespace) and len(iri) > len(namespace):
             rest = iri[len(namespace) :]
-            if not rest.startswith("//") and (best is None or len(namespace) > best[1]):
-                best = (f"{name}:{rest}", len(namespace))
-    return best[0] if best else iri
+            if not rest.startswith("//"):
+                return f"{name}:{rest}"
+    return iri
+
+
+@functools.cache
+def _longest_first(prefixes: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
+    return sorted(prefixes, key=lambda prefix: -len(prefix[1]))  # stable: ties keep order
 
 
 def _expand(compact: str) -> str:
