@@ -212,24 +212,25 @@ def publish_loaded(
     """
     step = progress or (lambda _label: None)
     everything = ntriples_lines(graph.triples)
-    in_ontology = ntriples_lines(ontology.triples)
-    ontology_lines = set(in_ontology)
+    ontology_lines = ntriples_lines(ontology.triples)
+    in_ontology = set(ontology_lines)
     stats = statistics(everything)  # now, while memory holds no dump yet
     parts = {
         "all": everything,
-        "ontology": in_ontology,
-        "data": [line for line in everything if line not in ontology_lines],
+        "ontology": ontology_lines,
+        "data": [line for line in everything if line not in in_ontology],
     }
     context = build_context(ontology.triples)
     step("writing the dumps")
-    bodies = _turtle_and_jsonld(parts, context)
+    ordered = {part: dump_order(lines) for part, lines in parts.items()}
+    bodies = _turtle_and_jsonld(parts, ordered, context)
     contents: dict[str, bytes] = {}
     files: list[PublishedFile] = []
     for part, stem in PARTS:
         lines = parts[part]
         ntriples = write_ntriples(lines)
         # What the Turtle and JSON-LD dumps read back as when read in the order written.
-        in_dump_order = write_ntriples(dump_order(lines))
+        in_dump_order = write_ntriples(ordered.pop(part))
         for fmt in FORMATS:
             name = stem + fmt.extension
             step(f"reading back {name}")
@@ -242,7 +243,7 @@ def publish_loaded(
     files.append(_published(CONTEXT, "", "jsonld", JSONLD.media_type, contents[CONTEXT]))
     step("describing")
     description = write_turtle(
-        dump_order(ntriples_lines(describe(stats, len(in_ontology), len(parts["data"]), files)))
+        dump_order(ntriples_lines(describe(stats, len(ontology_lines), len(parts["data"]), files)))
     )
     contents[DESCRIPTION] = description
     files.append(_published(DESCRIPTION, "", "turtle", TURTLE.media_type, description))
@@ -254,7 +255,7 @@ def publish_loaded(
 
 
 def _turtle_and_jsonld(
-    parts: dict[str, list[bytes]], context: dict
+    parts: dict[str, list[bytes]], ordered: dict[str, list[bytes]], context: dict
 ) -> dict[tuple[str, RdfFormat], bytes]:
     """The Turtle and JSON-LD dump of each part. The whole graph is the data and ontology
     parts side by side: its blocks are theirs, and only a subject both parts describe is
@@ -268,14 +269,18 @@ def _turtle_and_jsonld(
             end += 1
         return everything[start:end]
 
-    def whole(data: list[tuple[bytes, bytes]], ontology: list[tuple[bytes, bytes]], rewrite):
+    def whole(
+        data: list[tuple[bytes, bytes]],
+        ontology: list[tuple[bytes, bytes]],
+        rewrite: Callable[[bytes], bytes],
+    ) -> list[tuple[bytes, bytes]]:
         blocks = dict(data)
         for subject, block in ontology:
             blocks[subject] = rewrite(subject) if subject in blocks else block
         return sorted(blocks.items())
 
-    data, data_prefixes = turtle_blocks(dump_order(parts["data"]))
-    ontology, ontology_prefixes = turtle_blocks(dump_order(parts["ontology"]))
+    data, data_prefixes = turtle_blocks(ordered["data"])
+    ontology, ontology_prefixes = turtle_blocks(ordered["ontology"])
     everything_blocks = whole(
         data, ontology, lambda subject: turtle_blocks(dump_order(about(subject)))[0][0][1]
     )
