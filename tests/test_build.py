@@ -392,3 +392,24 @@ def test_whole_graph_dumps_equal_those_written_in_one_go(tmp_path):
     assert (out / "kzld.jsonld").read_bytes() == write_jsonld(lines, context)
     turtle = (out / "kzld.ttl").read_text("utf-8")
     assert "kz:Person\n    a " in turtle and "also described by the data" in turtle
+
+
+def test_every_turtle_namespace_ends_in_a_slash_or_a_hash():
+    """The Turtle writer looks an IRI's prefix up by the IRI up to its last / or #."""
+    from kzld.publication import TURTLE_PREFIXES
+
+    assert all(iri.endswith(("/", "#")) for _, iri in TURTLE_PREFIXES)
+
+
+def test_a_dump_that_does_not_parse_is_never_published(tmp_path, monkeypatch):
+    import kzld.publication as publication
+    from kzld.errors import OutputError
+    from kzld.graph import load_graph
+    from kzld.resources import bundled
+
+    monkeypatch.setattr(publication, "jsonld_document", lambda nodes, context: b'{"@graph": [')
+    ontology = load_graph([bundled("ontology")])
+    graph = load_graph([bundled("ontology"), bundled("data")])
+    with pytest.raises(OutputError, match="kzld.jsonld does not read back"):
+        publication.publish_loaded(graph, ontology, tmp_path / "public")
+    assert not (tmp_path / "public").exists()
