@@ -15,7 +15,14 @@ from kzld.validation import validate
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "benchmarks"
 KZ = "https://w3id.org/kzld/ontology#"
-STEPS = ("load", "successors after load", "successors (cold CLI)", "validate (native)", "build")
+STEPS = (
+    "load",
+    "successors after load",
+    "successors (cold CLI)",
+    "validate (native)",
+    "dumps (load + write)",
+    "build",
+)
 
 
 def generate(triples: int, out: Path) -> Path:
