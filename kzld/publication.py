@@ -193,7 +193,7 @@ def publish(
     step("loading")
     ontology_path = bundled("ontology")
     ontology = load_graph([ontology_path])
-    graph = load_graph([ontology_path, *(data or [bundled("data")])])
+    graph = load_graph([ontology_path, *(data or [bundled("data")])], prepare_store=True)
     step("validating")
     _require_valid(graph)
     return publish_loaded(graph, ontology, out, lock_wait, progress)

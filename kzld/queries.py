@@ -470,4 +470,4 @@ def _sorted_list(term, separator: str):
 def local_engine(paths: Sequence[Path], timeout: float) -> LocalEngine:
     from kzld.graph import load_graph
 
-    return LocalEngine(load_graph(paths).store(), timeout)
+    return LocalEngine(load_graph(paths, prepare_store=True).store(), timeout)

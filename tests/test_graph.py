@@ -110,3 +110,34 @@ def test_garbage_collector_is_on_after_a_load_that_succeeds_or_fails(tmp_path):
     with pytest.raises(InputError):
         load_graph([tmp_path / "bad.nt"])
     assert gc.isenabled()
+
+
+@pytest.mark.parametrize("prepare_store", [False, True], ids=["on-demand", "background"])
+def test_store_of_every_kind_of_file_is_the_graph(tmp_path, prepare_store):
+    # Each way a file reaches the store: its bytes before the parse (no blank node can be
+    # in them), its bytes after it (a "(" that is no list), its skolemised triples, and
+    # JSON-LD's triples; duplicates across files stored once.
+    (tmp_path / "a-exact.nt").write_text(f'{A} {P} "x" .\n')
+    (tmp_path / "b-maybe.nt").write_text(f'{A} {P} "(not a list)" .\n{A} {P} "x" .\n')
+    (tmp_path / "c-blank.ttl").write_text(f'{A} {P} [ {P} "y" ] .\n')
+    (tmp_path / "d.jsonld").write_text(
+        '{"@id": "http://example.org/a", "http://example.org/p": "z"}\n'
+    )
+    graph = load_graph([tmp_path], prepare_store=prepare_store)
+    assert len(graph) == 5
+    assert _store_triples(graph) == set(graph.triples)
+    assert len(graph.store()) == 5
+
+
+def test_a_refused_file_stops_the_background_store(tmp_path):
+    import threading
+
+    (tmp_path / "a-good.nt").write_text(f'{A} {P} "x" .\n' * 2000)
+    (tmp_path / "b-bad.nt").write_text(f"{A} {P} <file:///x> .\n")
+    with pytest.raises(InputError, match=r"b-bad\.nt:1: IRI <file:///x>") as refused:
+        load_graph([tmp_path], prepare_store=True)
+    # The traceback still holds the load path's frames: its loading thread ends all the same.
+    loaders = [t for t in threading.enumerate() if t.name.startswith("kzld-store")]
+    for thread in loaders:
+        thread.join(timeout=10)
+    assert refused.traceback and not [t for t in loaders if t.is_alive()]

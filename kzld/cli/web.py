@@ -32,7 +32,7 @@ def serve(
     from kzld.graph import load_graph
     from kzld.server import Limits, make_server
 
-    graph = load_graph(data_paths(data))
+    graph = load_graph(data_paths(data), prepare_store=True)
     try:
         server = make_server(graph, host, port, Limits(timeout=timeout, max_rows=max_rows), quiet)
     except OSError as err:
