@@ -150,6 +150,25 @@ def load_graph(paths: Sequence[Path | str], *, prepare_store: bool = False) -> K
     return KGraph(triples=list(seen), origins=origins, files=files, _sources=sources)
 
 
+def merge_graphs(graph: KGraph, extra: KGraph) -> KGraph:
+    """Both graphs' triples, each once; where a subject comes from, as graph has it first.
+
+    The store graph is loading, if not built yet, becomes the merged graph's with extra's
+    triples added, so a million triples are not loaded twice; graph loads its own store
+    again if it is ever queried.
+    """
+    seen = dict.fromkeys(graph.triples)
+    seen.update(dict.fromkeys(extra.triples))
+    origins = dict(extra.origins)
+    origins.update(graph.origins)
+    merged = KGraph(triples=list(seen), origins=origins, files=graph.files + extra.files)
+    if graph._sources is not None:
+        merged._sources, graph._sources = graph._sources, None
+        text = ox.serialize(extra.triples, format=ox.RdfFormat.N_TRIPLES)
+        merged._sources.add(text, ox.RdfFormat.N_TRIPLES)
+    return merged
+
+
 def parse_file(path: Path) -> list[ox.Triple]:
     """Parse one file, with errors located by file, line and column."""
     return _parse(path, StoreSources())

@@ -12,7 +12,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kzld.errors import CheckFailed, InputError, UsageError
-from kzld.graph import GENID, KGraph, load_graph
+from kzld.graph import GENID, KGraph, load_graph, merge_graphs
 from kzld.resources import bundled
 
 SH = "http://www.w3.org/ns/shacl#"
@@ -429,7 +429,7 @@ def validate(
     graph: KGraph,
     shapes: KGraph | None = None,
     *,
-    engine: str = "pyshacl",
+    engine: str = "native",
     fail_on: str = "violation",
 ) -> Report:
     """Validate a graph against the shapes (bundled by default) and report every finding.
@@ -443,7 +443,7 @@ def validate(
     if run is None:
         raise UsageError(f"unknown validation engine {engine!r}", hint="use " + ", ".join(ENGINES))
     shapes = shapes if shapes is not None else load_shapes()
-    data = graph if _has_ontology(graph) else _merge(graph, _bundled_ontology())
+    data = graph if _has_ontology(graph) else merge_graphs(graph, _bundled_ontology())
     lint_shapes(shapes, data)
     if not _has_targets(shapes, data):
         raise CheckFailed(
@@ -475,14 +475,6 @@ def _bundled_ontology() -> KGraph:
     if not _ontology_cache:
         _ontology_cache.append(load_graph([bundled("ontology")]))
     return _ontology_cache[0]
-
-
-def _merge(graph: KGraph, extra: KGraph) -> KGraph:
-    seen = dict.fromkeys(graph.triples)
-    seen.update(dict.fromkeys(extra.triples))
-    origins = dict(extra.origins)
-    origins.update(graph.origins)
-    return KGraph(triples=list(seen), origins=origins, files=graph.files + extra.files)
 
 
 def _has_targets(shapes: KGraph, data: KGraph) -> bool:

@@ -19,7 +19,7 @@ STEPS = (
     "load",
     "successors after load",
     "successors (cold CLI)",
-    "validate (native)",
+    "validate",
     "dumps (load + write)",
     "build",
 )

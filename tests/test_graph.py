@@ -141,3 +141,20 @@ def test_a_refused_file_stops_the_background_store(tmp_path):
     for thread in loaders:
         thread.join(timeout=10)
     assert refused.traceback and not [t for t in loaders if t.is_alive()]
+
+
+@pytest.mark.parametrize("prepare_store", [False, True], ids=["on-demand", "background"])
+def test_merged_graph_and_both_its_parts_query_as_their_triples(tmp_path, prepare_store):
+    from kzld.graph import merge_graphs
+
+    (tmp_path / "data.nt").write_text(f'{A} {P} "x" .\n{A} {P} "shared" .\n')
+    (tmp_path / "extra.ttl").write_text(f'{A} {P} "shared" .\n{A} {P} [ {P} "y" ] .\n')
+    data = load_graph([tmp_path / "data.nt"], prepare_store=prepare_store)
+    extra = load_graph([tmp_path / "extra.ttl"])
+    merged = merge_graphs(data, extra)
+    assert len(merged) == 4
+    assert merged.origin_of(ox.NamedNode("http://example.org/a")) == tmp_path / "data.nt"
+    assert _store_triples(merged) == set(merged.triples)
+    # The data graph gave its loading store away, and still answers for its own triples.
+    assert _store_triples(data) == set(data.triples) and len(data.store()) == 2
+    assert _store_triples(extra) == set(extra.triples)

@@ -46,8 +46,13 @@ def validate(
         typer.Option("--fail-on", help="Lowest severity that makes the data fail (exit 1)."),
     ] = FailOn.violation,
     engine: Annotated[
-        EngineName, typer.Option("--engine", help="SHACL engine; pyshacl is the reference.")
-    ] = EngineName.pyshacl,
+        EngineName,
+        typer.Option(
+            "--engine",
+            help="SHACL engine: native (SPARQL on pyoxigraph, scales to millions of triples) "
+            "or pyshacl (the reference; tests hold native to its findings).",
+        ),
+    ] = EngineName.native,
 ) -> None:
     """Check the data against the SHACL shapes and report every finding.
 
@@ -59,7 +64,7 @@ def validate(
     from kzld.validation import load_shapes
     from kzld.validation import validate as run_validation
 
-    graph = load_graph(data_paths(data))
+    graph = load_graph(data_paths(data), prepare_store=engine is EngineName.native)
     report = run_validation(graph, load_shapes(shapes), engine=engine.value, fail_on=fail_on.value)
     if format is ReportFormat.text:
         typer.echo(report.to_text(), nl=False)
