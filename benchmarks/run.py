@@ -1,11 +1,12 @@
 """Run every benchmark, compare kzld with a plain rdflib/pySHACL baseline, check the targets.
 
 Each measurement runs in a fresh child process (cold start included where the target says
-so) and its peak memory is that child's own (os.wait4). Steps whose command does not exist
-yet print "missing"; steps that fail print "error"; steps past --timeout print "timeout".
+so) and its peak memory is that child's own (os.wait4). The runs go in rounds: every step on
+every dataset once, then again. Steps whose command does not exist yet print "missing";
+steps that fail print "error"; steps past --timeout print "timeout".
 
     python benchmarks/run.py                     # bundled data, 10k, 100k and 1M triples
-    python benchmarks/run.py --sizes 10k --runs 1 --quick
+    python benchmarks/run.py --sizes 10k --runs 1
 """
 
 from __future__ import annotations
@@ -44,9 +45,13 @@ t0 = time.perf_counter()
 from kzld.queries import local_engine
 store = local_engine(sys.argv[2:], timeout=600).store
 t1 = time.perf_counter()
-rows = list(store.query(open(sys.argv[1], encoding="utf-8").read()))
-t2 = time.perf_counter()
-print(json.dumps({"load": t1 - t0, "query": t2 - t1, "triples": len(store), "rows": len(rows)}))
+text = open(sys.argv[1], encoding="utf-8").read()
+queries = []  # three runs on the same store: one run at 1M varies by a quarter
+for _ in range(3):
+    start = time.perf_counter()
+    rows = list(store.query(text))
+    queries.append(time.perf_counter() - start)
+print(json.dumps({"load": t1 - t0, "queries": queries, "triples": len(store), "rows": len(rows)}))
 """
 RDFLIB_LOAD = """
 import json, sys, time
@@ -166,87 +171,98 @@ def has_command(name: str) -> bool:
     return done.returncode == 0
 
 
+@dataclass
+class Dataset:
+    name: str
+    files: list[Path]
+    data_args: list[str]  # the --data options of the kzld commands
+    triples: int
+
+
 class Bench:
-    def __init__(self, runs: int, timeout: float, baseline_limit: int, pyshacl_limit: int):
-        self.runs = runs
+    """Rows filled round by round: each round runs every step once on every dataset, so a
+    drift in the machine's speed during a run touches every size alike, and the growth from
+    100k to 1M compares measurements taken minutes, not a quarter of an hour, apart."""
+
+    def __init__(self, timeout: float, baseline_limit: int, pyshacl_limit: int):
         self.timeout = timeout
         self.baseline_limit = baseline_limit
         self.pyshacl_limit = pyshacl_limit
-        self.rows: list[Row] = []
+        self._rows: dict[tuple[str, str], Row] = {}
         self.query = ROOT / "queries" / "successors.rq"
+        self.shapes = sorted(str(p) for p in (ROOT / "shapes").glob("*.ttl"))
         self.commands = {c: has_command(c) for c in ("query", "validate", "build")}
 
-    def dataset(self, name: str, files: list[Path], data_args: list[str], triples: int) -> None:
-        runs = 1 if triples >= 1_000_000 else self.runs
-        with_baseline = triples <= self.baseline_limit
-        say = f"[{name}] {triples} triples, {runs} run(s)"
-        print(say + (", with baseline" if with_baseline else ", baseline skipped"), flush=True)
-        shapes = sorted(str(p) for p in (ROOT / "shapes").glob("*.ttl"))
-        paths = [str(p) for p in files]
+    @property
+    def rows(self) -> list[Row]:
+        return list(self._rows.values())
+
+    def row(self, dataset: str, step: str) -> Row:
+        return self._rows.setdefault((dataset, step), Row(dataset, step))
+
+    def round(self, data: Dataset, attempt: int) -> None:
+        """One run of every step on one dataset (the first round creates the rows)."""
+        name, paths = data.name, [str(p) for p in data.files]
+        # The rdflib baseline takes two minutes a run at 1M: there it runs in round 1 only.
+        with_baseline = data.triples <= self.baseline_limit and (
+            attempt == 0 or data.triples < 1_000_000
+        )
 
         # Load, and the successors query on the loaded store.
-        load, after = Row(name, "load"), Row(name, "successors after load")
-        rdflib_cold: list[float] = []
-        cold_floor = ""
+        load, after = self.row(name, "load"), self.row(name, "successors after load")
+        cold = self.row(name, "successors (cold CLI)")
         if not self.query.exists():
             load.note = after.note = "missing"
-        for _ in range(runs if self.query.exists() else 0):
+        if not load.note:
             mine = child([sys.executable, "-c", KZLD_LOAD, str(self.query), *paths], self.timeout)
-            if not self._ok(load, mine) or not mine.json:
+            if self._ok(load, mine) and mine.json:
+                load.kzld.append(mine.json["load"])
+                after.kzld.extend(mine.json["queries"])
+                load.peak = max(load.peak, mine.peak)
+            else:
                 after.note = load.note = load.note or "error"
-                break
-            load.kzld.append(mine.json["load"])
-            after.kzld.append(mine.json["query"])
-            load.peak = max(load.peak, mine.peak)
-            if with_baseline:
-                theirs = child(
-                    [sys.executable, "-c", RDFLIB_LOAD, str(self.query), *paths], self.timeout
-                )
-                if theirs.code == 0 and theirs.json:
-                    load.baseline.append(theirs.json["load"])
-                    after.baseline.append(theirs.json["query"])
-                    rdflib_cold.append(theirs.seconds)  # process start to last row
-                    after.floor = cold_floor = theirs.json["error"] or ""
-        self.rows += [load, after]
+        if with_baseline and not load.note:
+            theirs = child(
+                [sys.executable, "-c", RDFLIB_LOAD, str(self.query), *paths], self.timeout
+            )
+            if theirs.code == 0 and theirs.json:
+                load.baseline.append(theirs.json["load"])
+                after.baseline.append(theirs.json["query"])
+                cold.baseline.append(theirs.seconds)  # process start to last row
+                after.floor = cold.floor = theirs.json["error"] or ""
 
         # Cold kzld query successors: process start to last row.
-        cold = Row(name, "successors (cold CLI)", baseline=rdflib_cold, floor=cold_floor)
-        self._command(cold, "query", kzld("query", "successors", *data_args), runs)
-        self.rows.append(cold)
+        self._command(cold, "query", kzld("query", "successors", *data.data_args))
 
-        validate = Row(name, "validate")
-        argv = kzld("validate", *data_args)  # the native engine, kzld validate's default
-        self._command(validate, "validate", argv, runs, ok_codes=(0, 1))
-        if triples <= self.pyshacl_limit and not validate.note:
-            for _ in range(runs):
-                run = child([sys.executable, "-c", PYSHACL, ",".join(shapes), *paths], self.timeout)
-                if run.code == 0 and run.json:
-                    validate.baseline.append(run.seconds)
-        self.rows.append(validate)
+        validate = self.row(name, "validate")
+        # The native engine, kzld validate's default.
+        self._command(validate, "validate", kzld("validate", *data.data_args), ok_codes=(0, 1))
+        if data.triples <= self.pyshacl_limit and not validate.note:
+            shapes = ",".join(self.shapes)
+            run = child([sys.executable, "-c", PYSHACL, shapes, *paths], self.timeout)
+            if run.code == 0 and run.json:
+                validate.baseline.append(run.seconds)
 
-        dumps = Row(name, "dumps (load + write)")
-        for _ in range(runs):
+        dumps = self.row(name, "dumps (load + write)")
+        if not dumps.note:
             run = child([sys.executable, "-c", KZLD_DUMPS, *paths], self.timeout)
-            if not self._ok(dumps, run):
-                break
-            dumps.kzld.append(run.seconds)
-            dumps.peak = max(dumps.peak, run.peak)
-        self.rows.append(dumps)
+            if self._ok(dumps, run):
+                dumps.kzld.append(run.seconds)
+                dumps.peak = max(dumps.peak, run.peak)
 
-        build = Row(name, "build")
+        build = self.row(name, "build")
         with tempfile.TemporaryDirectory() as out:
-            argv = kzld("build", *data_args, "--out", "public")  # relative to its cwd
-            self._command(build, "build", argv, runs, cwd=Path(out))
-        self.rows.append(build)
+            argv = kzld("build", *data.data_args, "--out", "public")  # relative to its cwd
+            self._command(build, "build", argv, cwd=Path(out))
 
-    def _command(self, row: Row, command: str, argv: list[str], runs: int, **kw) -> None:
+    def _command(self, row: Row, command: str, argv: list[str], **kw) -> None:
         ok_codes = kw.pop("ok_codes", (0,))
         if not self.commands[command]:
             row.note = "missing"
-        for _ in range(0 if row.note else runs):
-            run = child(argv, self.timeout, **kw)
-            if not self._ok(row, run, ok_codes):
-                break
+        if row.note:
+            return
+        run = child(argv, self.timeout, **kw)
+        if self._ok(row, run, ok_codes):
             row.kzld.append(run.seconds)
             row.peak = max(row.peak, run.peak)
 
@@ -259,7 +275,7 @@ class Bench:
         return not row.note
 
     def find(self, dataset: str, step: str) -> Row | None:
-        return next((r for r in self.rows if r.dataset == dataset and r.step == step), None)
+        return self._rows.get((dataset, step))
 
 
 def targets(bench: Bench, sizes: dict[str, int]) -> list[tuple[str, str, bool | None]]:
@@ -329,7 +345,9 @@ def table(bench: Bench) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10k,100k,1m", help="synthetic sizes: 10k,100k,1m")
-    parser.add_argument("--runs", type=int, default=3, help="runs per step (1M runs once)")
+    parser.add_argument(
+        "--runs", type=int, default=3, help="runs per step (the rdflib baseline runs once at 1M)"
+    )
     parser.add_argument("--timeout", type=float, default=900, help="seconds per child process")
     parser.add_argument(
         "--baseline-limit",
@@ -358,24 +376,31 @@ def main() -> int:
     sizes = {s: SIZES[s] for s in args.sizes.split(",") if s} if not args.triples else {}
     if args.triples:
         sizes = {f"{args.triples}": args.triples}
-    bench = Bench(args.runs, args.timeout, args.baseline_limit, args.pyshacl_limit)
+    bench = Bench(args.timeout, args.baseline_limit, args.pyshacl_limit)
     missing = [c for c, there in bench.commands.items() if not there]
     if missing:
         print("missing commands: " + ", ".join(missing), flush=True)
 
-    bundled = sorted(
-        p for folder in ("ontology", "data") for p in (ROOT / folder).rglob("*") if p.suffix in
-        {".ttl", ".nt", ".jsonld"}
-    )  # fmt: skip
+    datasets: list[Dataset] = []
     if not args.skip_bundled:
-        bench.dataset("bundled", bundled, [], _count(bundled))
+        bundled = sorted(
+            p for folder in ("ontology", "data") for p in (ROOT / folder).rglob("*") if p.suffix in
+            {".ttl", ".nt", ".jsonld"}
+        )  # fmt: skip
+        datasets.append(Dataset("bundled", bundled, [], _count(bundled)))
     for name, triples in sizes.items():
         folder = args.cache / name
         target = folder / "synthetic.nt"
         if not target.exists():
             print(f"generating {name} into {folder}", flush=True)
             generate(triples, folder)
-        bench.dataset(name, [target], ["--data", str(target)], _count([target]))
+        datasets.append(Dataset(name, [target], ["--data", str(target)], _count([target])))
+    for attempt in range(args.runs):
+        for data in datasets:
+            print(
+                f"[round {attempt + 1}/{args.runs}] {data.name}: {data.triples} triples", flush=True
+            )
+            bench.round(data, attempt)
 
     print()
     print(table(bench))
