@@ -528,8 +528,12 @@ def _pyshacl_findings(data: KGraph, shapes: KGraph) -> list[Finding]:
             allow_warnings=False,
         )
     except ReportableRuntimeError as err:
+        report = err
+    # pySHACL returns some failures (a VALUES clause in a SPARQL constraint) instead of
+    # raising them.
+    if isinstance(report, ReportableRuntimeError):
         raise InputError(
-            f"broken shapes: {err.message.splitlines()[0]}",
+            f"broken shapes: {report.message.splitlines()[0]}",
             hint="the shapes graph is not valid SHACL (checked against SHACL-SHACL)",
         ) from None
     assert isinstance(report, Graph)

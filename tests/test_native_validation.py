@@ -163,6 +163,42 @@ def test_unknown_component_is_refused(tmp_path):
     assert str(shapes) in err.value.message
 
 
+def test_kzld_validate_runs_the_native_engine_unless_told_otherwise(kzld, tmp_path):
+    # A custom SHACL-AF target: each engine refuses it (exit 3) in its own words.
+    shapes = tmp_path / "shapes.ttl"
+    shapes.write_text(
+        "@prefix sh: <http://www.w3.org/ns/shacl#> .\n"
+        "<https://example.org/S> a sh:NodeShape ;\n"
+        "    sh:targetClass <https://w3id.org/kzld/ontology#Person> ;\n"
+        "    sh:target [ a <https://example.org/SomeTarget> ] .\n",
+        encoding="utf-8",
+    )
+    default = kzld("validate", "--shapes", shapes)
+    assert default.exit_code == 3, default.stderr
+    assert "which the native SHACL engine does not implement" in default.stderr
+    reference = kzld("validate", "--shapes", shapes, "--engine", "pyshacl")
+    assert reference.exit_code == 3, reference.stderr
+    assert "broken shapes: None of these types match a TargetType" in reference.stderr
+
+
+def test_a_failure_pyshacl_returns_is_broken_shapes_too(kzld, tmp_path):
+    # pySHACL returns, rather than raises, its refusal of VALUES in a SPARQL constraint.
+    shapes = tmp_path / "shapes.ttl"
+    shapes.write_text(
+        "@prefix sh: <http://www.w3.org/ns/shacl#> .\n"
+        "<https://example.org/S> a sh:NodeShape ;\n"
+        "    sh:targetClass <https://w3id.org/kzld/ontology#Person> ;\n"
+        '    sh:sparql [ sh:select "SELECT $this WHERE { VALUES ?x { 1 } $this ?p ?x }" ] .\n',
+        encoding="utf-8",
+    )
+    refusals = {"pyshacl": "broken shapes: A SPARQL Constraint must not contain a VALUES"}
+    refusals["native"] = "uses VALUES"
+    for engine, words in refusals.items():
+        result = kzld("validate", "--shapes", shapes, "--engine", engine)
+        assert result.exit_code == 3 and words in result.stderr, (engine, result.stderr)
+        assert "Traceback" not in result.stderr
+
+
 def test_forbidden_sparql_is_refused(tmp_path):
     shapes = tmp_path / "shapes.ttl"
     shapes.write_text(
