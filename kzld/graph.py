@@ -1,8 +1,9 @@
 """The one load path: RDF files and folders in, one checked, deterministic graph out.
 
 Triples are kept exactly as parsed (authored literals are never normalised) and are
-what every dump is written from; a pyoxigraph store is built from them on demand for
-queries. Blank nodes get content-derived IRIs so that dumps are byte-identical.
+what every dump is written from; a pyoxigraph store of the same triples is built for
+queries, on demand or, for a caller that will query, on a second thread while the files are
+parsed. Blank nodes get content-derived IRIs so that dumps are byte-identical.
 """
 
 from __future__ import annotations
