@@ -172,11 +172,11 @@ def merge_graphs(graph: KGraph, extra: KGraph) -> KGraph:
 
 def parse_file(path: Path) -> list[ox.Triple]:
     """Parse one file, with errors located by file, line and column."""
-    return _parse(path, StoreSources())
+    return _parse(path, None)
 
 
-def _parse(path: Path, sources: StoreSources) -> list[ox.Triple]:
-    """The file's triples; what the store loads for them is added to sources."""
+def _parse(path: Path, sources: StoreSources | None) -> list[ox.Triple]:
+    """The file's triples; what the store loads for them is added to sources, if given."""
     fmt = format_for_path(path)
     raw = _read_regular(path)
     if raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark is accepted and dropped
@@ -187,7 +187,7 @@ def _parse(path: Path, sources: StoreSources) -> list[ox.Triple]:
     # Bytes that can hold no blank node parse to exactly these triples: the store may load
     # them now, while they are parsed here (a file refused below is never queried).
     exact = fmt is not JSONLD and not _may_hold_blank_nodes(raw)
-    if exact:
+    if exact and sources is not None:
         sources.add(raw, fmt.oxigraph)
     # JSON-LD silently drops a relative IRI it cannot resolve, and the triple with it; a base
     # no published IRI can have turns that loss into an error (a JSON-LD @base still wins).
@@ -206,12 +206,15 @@ def _parse(path: Path, sources: StoreSources) -> list[ox.Triple]:
         _check_iris(triples, text, path)
     if exact:
         return triples
-    if any(_has_blank(t) for t in triples):
+    renamed = any(_has_blank(t) for t in triples)
+    if renamed:
         triples = _skolemise(triples, path)
-    elif fmt is not JSONLD:
-        sources.add(raw, fmt.oxigraph)
-        return triples
-    sources.add(ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES), ox.RdfFormat.N_TRIPLES)
+    if sources is not None:
+        if renamed or fmt is JSONLD:  # the store loads the triples kzld keeps
+            ntriples = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+            sources.add(ntriples, ox.RdfFormat.N_TRIPLES)
+        else:
+            sources.add(raw, fmt.oxigraph)
     return triples
 
 
