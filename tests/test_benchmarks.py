@@ -88,3 +88,34 @@ def test_benchmark_script_runs_every_step(tmp_path):
     load = re.search(r"^\| 1500 \| load \|.*\| ([0-9.]+)x \|$", done.stdout, re.M)
     assert load, done.stdout
     assert "| target | measured | result |" in done.stdout
+
+
+def test_the_parts_of_successors_are_the_query_cut_short(synthetic):
+    sys.path.insert(0, str(BENCH))
+    try:
+        from parts import parts
+    finally:
+        sys.path.remove(str(BENCH))
+    text = (ROOT / "queries" / "successors.rq").read_text(encoding="utf-8")
+    cut = parts(text)
+    store = load_graph([synthetic]).store()
+    results = {name: list(store.query(query)) for name, query in cut.items()}
+    joins, decoded, grouped, whole = results.values()
+    assert int(joins[0]["rows"].value) == len(decoded) > 0
+    # The whole query is the GROUP BY part, ordered: the same rows.
+    assert len(grouped) == len(whole) <= len(decoded)
+    as_text = [sorted(str(tuple(row)) for row in rows) for rows in (grouped, whole)]
+    assert as_text[0] == as_text[1]
+    assert cut["+ ORDER BY (whole query)"] == text
+
+
+@pytest.mark.slow
+def test_the_parts_script_prints_a_row_per_part(tmp_path):
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "parts.py"), "--sizes", "10k", "--runs", "1",
+         "--cache", str(tmp_path)],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    for part in ("joins (counted)", "+ rows decoded", "+ GROUP BY, aggregates", "+ ORDER BY"):
+        assert re.search(rf"^\| {re.escape(part)}.* \| [0-9.]+ \| 1\.00 \|$", done.stdout, re.M)
