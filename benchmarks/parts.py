@@ -14,14 +14,12 @@ the growth of that cost from the smallest size to the largest.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
 from pathlib import Path
 
 import pyoxigraph as ox
-from generate import generate  # beside this script, which Python puts on the path
-from run import ROOT, SIZES
+from run import CACHE, ROOT, SIZES, synthetic  # beside this script, on Python's path
 
 
 def parts(text: str) -> dict[str, str]:
@@ -53,20 +51,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100k,1m", help="synthetic sizes, smallest first")
     parser.add_argument("--runs", type=int, default=5, help="runs of every part per size")
-    parser.add_argument(
-        "--cache",
-        type=Path,
-        default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "kzld-bench",
-    )
+    parser.add_argument("--cache", type=Path, default=CACHE, help="where generated data is kept")
     args = parser.parse_args()
     queries = parts((ROOT / "queries" / "successors.rq").read_text(encoding="utf-8"))
     sizes = args.sizes.split(",")
     per_triple: dict[str, dict[str, float]] = {}
     for size in sizes:
-        target = args.cache / size / "synthetic.nt"
-        if not target.exists():
-            generate(SIZES[size], target.parent)
-        triples, medians = measure(target, queries, args.runs)
+        triples, medians = measure(synthetic(size, SIZES[size], args.cache), queries, args.runs)
         per_triple[size] = {name: s / triples * 1e6 for name, s in medians.items()}
     first, last = sizes[0], sizes[-1]
     columns = " | ".join(f"{size} (us/triple)" for size in sizes)

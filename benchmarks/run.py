@@ -28,6 +28,8 @@ from generate import generate  # beside this script, which Python puts on the pa
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
 GB = 1024**3
+# Generated data is kept here between runs, never inside the repository.
+CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "kzld-bench"
 # Steps whose cost must grow at most linearly from 100k to 1M triples.
 STEPS_GROWING = (
     "load",
@@ -364,7 +366,7 @@ def main() -> int:
     parser.add_argument(
         "--cache",
         type=Path,
-        default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "kzld-bench",
+        default=CACHE,
         help="where generated data is kept between runs (never inside the repository)",
     )
     parser.add_argument(
@@ -389,11 +391,7 @@ def main() -> int:
         )  # fmt: skip
         datasets.append(Dataset("bundled", bundled, [], _count(bundled)))
     for name, triples in sizes.items():
-        folder = args.cache / name
-        target = folder / "synthetic.nt"
-        if not target.exists():
-            print(f"generating {name} into {folder}", flush=True)
-            generate(triples, folder)
+        target = synthetic(name, triples, args.cache)
         datasets.append(Dataset(name, [target], ["--data", str(target)], _count([target])))
     for attempt in range(args.runs):
         for data in datasets:
@@ -412,6 +410,16 @@ def main() -> int:
         verdict = {True: "pass", False: "FAIL", None: "not measured"}[passed]
         print(f"| {label} | {measured} | {verdict} |")
     return 0 if all(passed for _, _, passed in checks) else 1
+
+
+def synthetic(name: str, triples: int, cache: Path) -> Path:
+    """The cached synthetic data of this size, generated on first use."""
+    folder = cache / name
+    target = folder / "synthetic.nt"
+    if not target.exists():
+        print(f"generating {name} into {folder}", flush=True)
+        generate(triples, folder)
+    return target
 
 
 def _count(files: list[Path]) -> int:

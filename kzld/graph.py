@@ -154,9 +154,9 @@ def load_graph(paths: Sequence[Path | str], *, prepare_store: bool = False) -> K
 def merge_graphs(graph: KGraph, extra: KGraph) -> KGraph:
     """Both graphs' triples, each once; where a subject comes from, as graph has it first.
 
-    The store graph is loading, if not built yet, becomes the merged graph's with extra's
-    triples added, so a million triples are not loaded twice; graph loads its own store
-    again if it is ever queried.
+    If graph's store is not built yet, what it is being loaded from passes to the merged
+    graph, with extra's triples added, so a million triples are not loaded twice; graph
+    loads its own store again if it is ever queried.
     """
     seen = dict.fromkeys(graph.triples)
     seen.update(dict.fromkeys(extra.triples))
