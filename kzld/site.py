@@ -491,6 +491,13 @@ def _file_link(here: str, node: ox.NamedNode) -> str | None:
     return None
 
 
+def is_publication(folder: Path) -> bool:
+    """Whether the folder holds what `kzld build` publishes (its checksums at least)."""
+    from kzld.publication import CHECKSUMS
+
+    return (folder / CHECKSUMS).is_file()
+
+
 def _downloads(out: Path, dumps: Path) -> list[str]:
     """Links, relative to the site, to the files `kzld build` published in `dumps`."""
     from kzld.publication import CHECKSUMS, CONTEXT, DESCRIPTION, PARTS

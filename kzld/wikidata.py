@@ -13,6 +13,7 @@ preferred, so every one is of best rank and has its truthy triple. kzld never de
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import itertools
 import re
@@ -683,4 +684,8 @@ def parse_day(text: str) -> Time:
     """A YYYY-MM-DD option value as a day-precision time."""
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         raise UsageError(f"not a date: {text!r}", hint="write it as YYYY-MM-DD")
+    try:
+        datetime.date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"not a day of the calendar: {text!r}", hint="write YYYY-MM-DD") from None
     return Time(text + "T00:00:00Z", 11)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from kzld.cli import DataOption, app, data_paths
+from kzld.cli import DataOption, app, data_paths, day_value
 
 export_app = typer.Typer(help="Export the graph for other tools.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
@@ -33,6 +33,9 @@ def _emit(data: bytes, out: Path | None) -> None:
 
     try:
         fd, tmp = tempfile.mkstemp(dir=out.parent if str(out.parent) else ".", prefix=".kzld-")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # as any new file (and the build's), not mkstemp's 0600
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, out)
@@ -60,6 +63,7 @@ def export_quickstatements(
             help="Date for S813 (retrieved), YYYY-MM-DD. Default: the data's date "
             "(its latest dcterms:modified or dcterms:created).",
             show_default=False,
+            callback=day_value,
         ),
     ] = None,
 ) -> None:
@@ -185,7 +189,12 @@ def diff_wikidata(
     ] = None,
     retrieved: Annotated[
         str | None,
-        typer.Option("--retrieved", help="Date for S813, YYYY-MM-DD. Default: the data's date."),
+        typer.Option(
+            "--retrieved",
+            help="Date for S813, YYYY-MM-DD. Default: the data's date.",
+            show_default=False,
+            callback=day_value,
+        ),
     ] = None,
     timeout: TimeoutOption = 60.0,
 ) -> None:
