@@ -295,7 +295,7 @@ def _located(err: SyntaxError, path: Path, fmt: RdfFormat) -> InputError:
         message = re.sub(r"\s*\(line \d+\)$", "", message)
     if "LoadDocumentCallback" in message:  # pyoxigraph's wording for a remote @context
         return InputError(
-            "the JSON-LD @context is remote, and kzld never fetches one",
+            "the JSON-LD @context is a URL, and kzld never fetches remote contexts",
             path=str(path),
             hint="put the context inline in the file (an object, not a URL)",
         )

@@ -110,12 +110,14 @@ def check_date(option: str, text: str, day_only: bool = False) -> tuple[date, da
         raise UsageError(f"{option}: not a date: {text!r}", hint=f"write {wanted}")
     year, month, day = (int(g) if g else None for g in match.groups())
     if month is not None and not 1 <= month <= 12:
-        raise UsageError(f"{option}: {text!r} has no month {month}", hint=f"write {wanted}")
+        raise UsageError(
+            f"{option}: not a date: {text!r} (there is no month {month})", hint=f"write {wanted}"
+        )
     try:
         first = date(year, month or 1, day or 1)
     except ValueError:
         raise UsageError(
-            f"{option}: {text!r} is not a day of the calendar "
+            f"{option}: not a date: {text!r} "
             f"({calendar.month_name[month]} {year} has {calendar.monthrange(year, month)[1]} days)",
             hint=f"write {wanted}",
         ) from None
