@@ -251,3 +251,107 @@ def test_dates_cover_their_precision(value, datatype, first, last):
 def test_undated_values_are_not_drawn():
     assert span_of(ox.Literal("sometime in 2022")) is None
     assert span_of(ox.Literal("2022-13", datatype=ox.NamedNode(XSD + "gYearMonth"))) is None
+
+
+# --- what each end means, what the legend lists ----------------------------------------
+
+TIMELINE_FIXTURE = Path(__file__).parent / "fixtures" / "timeline.ttl"
+
+
+def _tenures(svg_text: str) -> dict[str, ET.Element]:
+    root = ET.fromstring(svg_text)
+    return {g.get("data-holder"): g for g in root.iter(SVG + "g") if g.get("class") == "tenure"}
+
+
+def _styles(group: ET.Element) -> set[str]:
+    return {e.get("class") for e in group.iter() if e.get("class")}
+
+
+@pytest.fixture(scope="module")
+def fixture_timeline() -> str:
+    return timeline_svg(Index.of(load_graph([TIMELINE_FIXTURE])), link=lambda n: None)
+
+
+def test_in_office_as_of_is_drawn_as_such(fixture_timeline):
+    clara = _tenures(fixture_timeline)["Clara Current"]
+    assert "in-office" in _styles(clara) and "end-unknown" not in _styles(clara)
+    title = clara.find(SVG + "title").text
+    assert title == "Clara Current: 2022-02-15 – in office as of 2025-11 (per its source)"
+
+
+def test_an_end_neither_given_nor_in_office_as_of_is_unknown(fixture_timeline):
+    dmitri = _tenures(fixture_timeline)["Dmitri Unknown-End"]
+    assert "end-unknown" in _styles(dmitri) and "in-office" not in _styles(dmitri)
+    assert dmitri.find(SVG + "title").text.endswith("– end unknown")
+    assert "to date" not in fixture_timeline
+
+
+def test_inferred_only_where_the_succession_gave_the_date(fixture_timeline):
+    tenures = _tenures(fixture_timeline)
+    assert "(the successor's start)" in tenures["Anna First"].find(SVG + "title").text
+    for name in ("Boris Second", "Clara Current", "Dmitri Unknown-End", "Elena Oneday"):
+        title = tenures[name].find(SVG + "title").text
+        assert "successor" not in title and "predecessor" not in title, title
+        assert "inferred" not in _styles(tenures[name]), name
+    assert "inferred" not in fixture_timeline.replace('id="inferred"', "").replace(
+        "url(#inferred)", ""
+    ).replace('class="inferred"', "").replace('data-style="inferred"', "")
+
+
+def test_a_day_in_office_is_not_a_start_or_an_end(fixture_timeline):
+    elena = _tenures(fixture_timeline)["Elena Oneday"]
+    assert {"start-unknown", "end-unknown"} <= _styles(elena)
+    assert elena.find(SVG + "title").text == (
+        "Elena Oneday: in office on 2021-06-01; start and end unknown"
+    )
+
+
+@pytest.mark.parametrize("source", [TIMELINE_FIXTURE, FIXTURE, None])
+def test_the_legend_lists_exactly_the_styles_drawn(source, bundled_graph):
+    graph = bundled_graph if source is None else load_graph([source])
+    root = ET.fromstring(timeline_svg(Index.of(graph), link=lambda n: None))
+    legend = next(g for g in root.iter(SVG + "g") if g.get("class") == "legend")
+    listed = {g.get("data-style") for g in legend.iter(SVG + "g") if g.get("data-style")}
+    drawn = set()
+    for group in root.iter(SVG + "g"):
+        if group.get("class") == "tenure":
+            drawn |= _styles(group) - {"tenure", "holder"}
+        elif (group.get("class") or "").startswith("mark "):
+            drawn.add(group.get("class").split()[1])
+    assert listed == drawn
+
+
+def test_every_post_name_is_shown_in_full_and_every_marker_is_named(bundled_graph):
+    index = Index.of(bundled_graph)
+    root = ET.fromstring(timeline_svg(index, link=lambda n: None))
+    for row in root.iter(SVG + "g"):
+        if row.get("class") != "post":
+            continue
+        name = next(t for t in row.iter(SVG + "text") if t.get("class") == "post-name")
+        assert name.text == index.label(ox.NamedNode(row.get("data-post")))
+    marks = [g for g in root.iter(SVG + "g") if (g.get("class") or "").startswith("mark ")]
+    assert marks
+    for mark in marks:
+        shown = [t.text for t in mark.iter(SVG + "text") if t.get("class") == "mark-name"]
+        assert shown == [mark.find(SVG + "title").text]
+
+
+@pytest.mark.parametrize("source", [TIMELINE_FIXTURE, None])
+def test_timeline_text_boxes_never_overlap_by_the_layout_estimate(source, bundled_graph):
+    # The layout's own (generous) widths; the browser's real boxes are in test_render.py.
+    from kzld.timeline import WIDTH, text_width
+
+    graph = bundled_graph if source is None else load_graph([source])
+    root = ET.fromstring(timeline_svg(Index.of(graph), link=lambda n: None))
+    boxes = []
+    for t in root.iter(SVG + "text"):
+        if t.get("class") in ("holder", "mark-name"):
+            left, base = float(t.get("x")), float(t.get("y"))
+            boxes.append((left, base - 11, left + text_width(t.text), base + 3, t.text))
+    assert boxes
+    for box in boxes:
+        assert 0 <= box[0] and box[2] <= WIDTH, box
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            apart = a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
+            assert apart, (a, b)
