@@ -355,3 +355,86 @@ def test_timeline_text_boxes_never_overlap_by_the_layout_estimate(source, bundle
         for b in boxes[i + 1 :]:
             apart = a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
             assert apart, (a, b)
+
+
+# --- pages: careers in date order, holders in order, readable labels ----------------------
+
+
+def _table_rows(page: str, css: str) -> list[list[str]]:
+    table = re.search(rf'<table class="{css}">(.*?)</table>', page, re.S)
+    assert table, f"no {css} table"
+    rows = re.findall(r"<tr>(.*?)</tr>", table.group(1), re.S)
+    return [
+        [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td>(.*?)</td>", r, re.S)]
+        for r in rows[1:]
+    ]
+
+
+def _page(graph, iri: str) -> str:
+    from kzld.site import entity_html
+
+    index = Index.of(graph)
+    return entity_html(index, ox.NamedNode(iri), lambda n: None, "index.html")
+
+
+def test_a_persons_page_shows_the_career_in_date_order(bundled_graph):
+    page = _page(bundled_graph, ID + "person/murat-bektanov")
+    career = _table_rows(page, "career")
+    assert [row[0] for row in career] == [
+        "Commander of the Eastern Military District",
+        "Commander-in-Chief of the Ground Forces of Kazakhstan",
+        "Chief of the General Staff of the Armed Forces of Kazakhstan",
+        "Minister of Defence of Kazakhstan",
+    ]
+    minister = career[-1]
+    assert minister[1].startswith("2021-08-31") and minister[2].startswith("2022-01-19")
+    dismissed = Index.of(bundled_graph).label(ox.NamedNode(KZ + "dismissed"))
+    assert minister[3] == dismissed
+    assert all(row[4] and row[4] != "—" for row in career)  # every tenure with its sources
+    # Then the events, dated ones in date order, each with sources.
+    events = _table_rows(page, "events")
+    dated = [row[0][:10] for row in events if row[0] != "undated"]
+    assert dated == sorted(dated) and len(dated) >= 4
+    assert "undated" not in [row[0] for row in events[: len(dated)]]
+    assert page.index('class="career"') < page.index('class="events"')
+    arrest = next(row for row in events if row[1] == "Murat Bektanov arrested")
+    assert "2022-02-20" in arrest[0] and "2022-03" in arrest[0]  # both claimed dates
+
+
+def test_a_posts_page_lists_its_holders_in_succession_order(bundled_graph):
+    rows = _table_rows(_page(bundled_graph, MINISTER), "holders")
+    holders = [row[0].replace("(tenure)", "").strip() for row in rows]
+    assert holders == [
+        "Nurlan Yermekbayev",
+        "Murat Bektanov",
+        "Ruslan Zhaksylykov",
+        "Dauren Kosanov",
+    ]
+    assert rows[-1][2] == "unknown"  # no end, and no source says "in office as of"
+
+
+def test_an_in_office_as_of_end_reads_as_such_on_the_page():
+    graph = load_graph([TIMELINE_FIXTURE])
+    rows = _table_rows(
+        _page(graph, ID + "post/commander-of-the-long-named-joint-strategic-command-of-the-republic"),
+        "holders",
+    )
+    assert rows[-1][2] == "in office as of 2025-11 (month)"
+
+
+def test_an_organisations_page_lists_its_posts_with_holders(bundled_graph):
+    page = _page(bundled_graph, ID + "organisation/ministry-of-defence")
+    assert "<h2>Posts and their holders</h2>" in page
+    assert page.count('<table class="holders">') >= 2
+    assert page.index("Murat Bektanov") < page.index("Ruslan Zhaksylykov")
+
+
+def test_row_labels_are_words_never_curies(bundled_graph, tmp_path):
+    build_site(bundled_graph, tmp_path)
+    for page in sorted((tmp_path / "id").rglob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        for head in re.findall(r"<th>(.*?)</th>", text, re.S):
+            plain = re.sub(r"<[^>]+>", "", head)
+            assert not re.fullmatch(r"[a-z]+:[A-Za-z]\w*", plain), (page.name, plain)
+        for via in re.findall(r'<span class="meta">([^<]*)</span></li>', text):
+            assert not re.search(r"\b[a-z]+:[A-Za-z]", via), (page.name, via)
