@@ -460,12 +460,17 @@ def run_text(text: str, engine, origin: str = "the query") -> Results:
     return engine.select(text, {})
 
 
+# Every list column is shown joined the same way, whatever token its query splits on (a
+# reason may hold commas; "; " reads as a list in every output format).
+LIST_SEPARATOR = "; "
+
+
 def _sorted_list(term, separator: str):
     # GROUP_CONCAT's order differs between engines and stores: sort the items.
     if not isinstance(term, ox.Literal) or not term.value:
         return term
-    items = sorted(set(term.value.split(separator)) - {""})
-    return ox.Literal(separator.join(items))
+    items = sorted({item.strip() for item in term.value.split(separator.strip())} - {""})
+    return ox.Literal(LIST_SEPARATOR.join(items))
 
 
 def local_engine(paths: Sequence[Path], timeout: float) -> LocalEngine:

@@ -415,10 +415,8 @@ def test_a_posts_page_lists_its_holders_in_succession_order(bundled_graph):
 
 def test_an_in_office_as_of_end_reads_as_such_on_the_page():
     graph = load_graph([TIMELINE_FIXTURE])
-    rows = _table_rows(
-        _page(graph, ID + "post/commander-of-the-long-named-joint-strategic-command-of-the-republic"),
-        "holders",
-    )
+    post = ID + "post/commander-of-the-long-named-joint-strategic-command-of-the-republic"
+    rows = _table_rows(_page(graph, post), "holders")
     assert rows[-1][2] == "in office as of 2025-11 (month)"
 
 
