@@ -180,3 +180,32 @@ def test_ctrl_c_on_serve_exits_130(tmp_path):
             child.communicate()
     assert child.returncode == 130
     assert "Traceback" not in stderr and "interrupted" in stderr
+
+
+def test_reconcile_types_are_checked_at_the_option(kzld):
+    from kzld.cli.wikidata import _kinds_value
+    from kzld.reconciliation import KINDS
+
+    empty = kzld("reconcile", "--types", " , ")
+    assert empty.exit_code == 2 and "--types is empty" in _one_error(empty)[0]
+    wrong = kzld("reconcile", "--types", "person,postt")
+    assert wrong.exit_code == 2
+    assert "did you mean post?" in _one_error(wrong)[1]
+    assert _kinds_value(None, None, ",".join(KINDS))  # the option knows every kind
+
+
+def test_the_mapping_file_gets_the_same_mode_as_the_build(kzld, tmp_path):
+    from kzld.resources import bundled
+
+    mapping = tmp_path / "mapping.ttl"
+    old = os.umask(0o022)
+    try:
+        result = kzld(
+            "reconcile", "accept", "person/murat-bektanov", "Q900000101", "--by", "A. Reviewer",
+            "--mapping", mapping,
+        )  # fmt: skip
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0, result.stderr
+    assert stat.S_IMODE(mapping.stat().st_mode) == 0o644
+    assert bundled("data") != mapping.parent

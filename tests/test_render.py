@@ -30,7 +30,7 @@ def chromium() -> str:
     if found is None:
         if os.environ.get("CI"):
             pytest.fail("chromium is not installed; .ci/run installs the Debian package")
-        pytest.skip("chromium is not installed here (apt-get install chromium chromium-driver)")
+        pytest.skip("chromium is not installed here (apt-get install chromium)")
     return found
 
 

@@ -88,6 +88,30 @@ EndpointOption = Annotated[
 TimeoutOption = Annotated[
     float, typer.Option("--timeout", help="Seconds to wait for each answer.", min=1)
 ]
+
+
+def _kinds_value(ctx: typer.Context, param: typer.CallbackParam, value: str) -> str:
+    """Option callback: known kinds only; an empty list would reconcile nothing, silently."""
+    import difflib
+
+    from kzld.errors import UsageError
+
+    known = ("person", "organisation", "post")  # kzld.reconciliation.KINDS, without its import
+    kinds = [t.strip() for t in value.split(",") if t.strip()]
+    if not kinds:
+        raise UsageError("--types is empty", hint="give some of: " + ", ".join(known))
+    for kind in kinds:
+        if kind not in known:
+            close = difflib.get_close_matches(kind, known, n=1)
+            raise UsageError(
+                f"--types: unknown kind {kind!r}",
+                hint=(f"did you mean {close[0]}? " if close else "")
+                + "choose from "
+                + ", ".join(known),
+            )
+    return value
+
+
 reconcile_app = typer.Typer(
     help="Find Wikidata candidates for entities without a QID; accept reviewed ones.",
     invoke_without_command=True,
@@ -102,7 +126,12 @@ def reconcile(
     endpoint: EndpointOption = "https://query.wikidata.org/sparql",
     out: OutOption = None,
     types: Annotated[
-        str, typer.Option("--types", help="Kinds of entity to reconcile, comma-separated.")
+        str,
+        typer.Option(
+            "--types",
+            help="Kinds of entity to reconcile, comma-separated.",
+            callback=_kinds_value,
+        ),
     ] = "person,organisation,post",
     timeout: TimeoutOption = 60.0,
 ) -> None:
