@@ -204,7 +204,9 @@ def load(
         bool, typer.Option("--append", help="Add to the graph instead of replacing it.")
     ] = False,
     data: DataOption = None,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds per request.")] = 300.0,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds per request.", min=0.1)
+    ] = 300.0,
 ) -> None:
     """Push the data into a triple store through the SPARQL 1.1 Graph Store Protocol."""
     import pyoxigraph as ox

@@ -17,7 +17,7 @@ def serve(
         str, typer.Option("--host", help="Address to listen on; loopback unless told otherwise.")
     ] = "127.0.0.1",
     port: Annotated[
-        int, typer.Option("--port", help="Port to listen on; 0 picks a free one.")
+        int, typer.Option("--port", help="Port to listen on; 0 picks a free one.", min=0, max=65535)
     ] = 8000,
     timeout: Annotated[
         float, typer.Option("--timeout", help="Seconds a SPARQL query may run.", min=0.1)
