@@ -6,20 +6,21 @@ Each command group lives in its own module beside this one and registers itself 
 
 from __future__ import annotations
 
-import calendar
 import re
 import sys
-from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import typer.core
 
 from kzld import __version__
 
+if TYPE_CHECKING:
+    from datetime import date
+
 # typer escapes "[" for rich's HTML export whenever rich is installed, even with rich markup
-# off, so every default would read "\\[default: table]"; kzld's help is plain text.
+# off, so every default would read "\[default: table]"; kzld's help is plain text.
 typer.core.HAS_RICH = False
 
 app = typer.Typer(
@@ -102,6 +103,9 @@ _DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 
 def check_date(option: str, text: str, day_only: bool = False) -> tuple[date, date]:
     """The first and last day a YYYY, YYYY-MM or YYYY-MM-DD option value covers."""
+    import calendar
+    from datetime import date
+
     from kzld.errors import UsageError
 
     wanted = "YYYY-MM-DD, e.g. 2026-11-22" if day_only else "YYYY, YYYY-MM or YYYY-MM-DD"
