@@ -353,23 +353,21 @@ def term_label(index: Index, term: ox.NamedNode) -> str:
     return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", local).lower() or term.value
 
 
-def _date_of(index: Index, node: object, *names: str):
-    """The node's first date among the properties named, and its sort key (undated last)."""
-    from kzld.timeline import span_of
-
-    for name in names:
-        for value in index.values(node, ox.NamedNode(KZ + name)):
-            span = span_of(value)
-            if span is not None:
-                return value, (0, span.first, span.last)
-    return None, (1, None, None)
-
-
-def _date_of_literal(value: object) -> tuple:
+def _date_key(value: object) -> tuple:
+    """Sorts dates by the days they cover, whatever their precision; undated last."""
     from kzld.timeline import span_of
 
     span = span_of(value)
     return (0, span.first, span.last) if span else (1, None, None)
+
+
+def _date_of(index: Index, node: object, *names: str):
+    """The node's first date among the properties named, and its sort key."""
+    for name in names:
+        for value in index.values(node, ox.NamedNode(KZ + name)):
+            if _date_key(value)[0] == 0:
+                return value, _date_key(value)
+    return None, _date_key(None)
 
 
 def _sources_of(index: Index, node: object, link: Link) -> str:
@@ -440,18 +438,13 @@ def career_html(index: Index, person: ox.NamedNode, link: Link) -> str:
     events = [
         t.subject
         for t in index.incoming.get(person, [])
-        if t.predicate in roles
-        and index.values(t.subject, ox.NamedNode(KZ + "date"))
-        or (t.predicate in roles and t.subject.value.startswith(ID_BASE + "event/"))
+        if t.predicate in roles and t.subject.value.startswith(ID_BASE + "event/")
     ]
     if events:
         rows = []
         for event in _in_date_order(index, events, "date"):
             # Sources that disagree on the date: every claimed date, earliest first.
-            dates = sorted(
-                index.values(event, ox.NamedNode(KZ + "date")),
-                key=lambda d: _date_of_literal(d),
-            )
+            dates = sorted(index.values(event, ox.NamedNode(KZ + "date")), key=_date_key)
             when = " / ".join(_term_html(index, d, link) for d in dates) or "undated"
             kinds = [k for k in index.types(event) if k.value != KZ + "Event"]
             rows.append(
@@ -466,9 +459,7 @@ def career_html(index: Index, person: ox.NamedNode, link: Link) -> str:
 
 def holders_html(index: Index, post: ox.NamedNode, link: Link, heading: str = "h2") -> str:
     """A post's holders in succession order, with their dates, how each left, sources."""
-    from kzld.timeline import collect
-
-    bars = collect_cached(index, collect).get(post, [])
+    bars = _timeline_rows(index).get(post, [])
     if not bars:
         return ""
     head = "<tr><th>holder</th><th>from</th><th>to</th><th>how it ended</th><th>sources</th>"
@@ -479,8 +470,11 @@ def holders_html(index: Index, post: ox.NamedNode, link: Link, heading: str = "h
     )
 
 
-def collect_cached(index: Index, collect):
-    """The timeline's rows, worked out once per index (every page of a site asks)."""
+def _timeline_rows(index: Index) -> dict:
+    """The timeline's tenures by post in succession order, worked out once per index
+    (every post and organisation page of a site asks)."""
+    from kzld.timeline import collect
+
     if index.rows is None:
         index.rows = collect(index)
     return index.rows

@@ -28,8 +28,6 @@ _BAR = 12
 _GAP = 8  # between two labels on one track
 _TOP = 30
 _STUB = dt.timedelta(days=240)  # how far an unknown start or end is drawn from a known date
-NS = "https://w3id.org/kzld/ontology#"
-IN_OFFICE_AS_OF = NS + "inOfficeAsOf"
 
 # Marker kinds: ontology class (and its subclasses) -> (css class, legend text).
 _MARKED = (
