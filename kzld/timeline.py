@@ -1,5 +1,7 @@
-"""The timeline picture: one row per post, one bar per tenure, dismissals, arrests and
-sentences marked, dates drawn at the precision the data gives (SVG, no script)."""
+"""The timeline picture: one row per post under its full name, one bar per tenure with its
+holder's name, dismissals, arrests and sentences marked and named, a legend of every style
+drawn; dates at the precision the data gives, each end drawn as what is known of it (a
+date, inferred from the succession, in office as of a date, unknown). SVG, no script."""
 
 from __future__ import annotations
 
