@@ -126,6 +126,41 @@ def validate_native(data: KGraph, shapes: KGraph) -> list[Finding]:
     return _Engine(data, _ShapesGraph(shapes)).run()
 
 
+def path_text(graph: KGraph, path) -> str:
+    """A SHACL path node of this graph written as findings write it (a SPARQL path)."""
+    return _path_text(_ShapesGraph(graph), path)
+
+
+def _path_text(s: _ShapesGraph, path) -> str:
+    """A path for a finding, written as the pySHACL engine writes it."""
+    if _is_predicate(s, path):
+        return str(path)
+    if s.out.get(path, {}).get(_FIRST.value):
+        return "/".join(_path_text(s, p) for p in s.items(path))
+    for name, suffix in (
+        ("zeroOrMorePath", "*"),
+        ("oneOrMorePath", "+"),
+        ("zeroOrOnePath", "?"),
+    ):
+        inner = s.one(path, name)
+        if inner is not None:
+            return "(" + _path_text(s, inner) + ")" + suffix
+    inverse = s.one(path, "inversePath")
+    if inverse is not None:
+        return "^" + _path_text(s, inverse)
+    alternatives = s.one(path, "alternativePath")
+    return "(" + "|".join(_path_text(s, p) for p in s.items(alternatives)) + ")"
+
+
+def _is_predicate(s: _ShapesGraph, path) -> bool:
+    found = s.out.get(path, {})
+    return isinstance(path, ox.NamedNode) and not (_COMPLEX_PATH & set(found))
+
+
+_COMPLEX_PATH = {SH + "inversePath", SH + "alternativePath", SH + "zeroOrMorePath",
+                 SH + "oneOrMorePath", SH + "zeroOrOnePath", _FIRST.value}  # fmt: skip
+
+
 class _ShapesGraph:
     """The shapes as an index of subject -> predicate -> objects, in authored order."""
 
@@ -246,10 +281,7 @@ class _Engine:
         return [row["v"] for row in self.store.query(query, substitutions={ox.Variable("f"): node})]
 
     def _is_predicate(self, path) -> bool:
-        found = self.shapes.out.get(path, {})
-        complex_keys = {SH + "inversePath", SH + "alternativePath", SH + "zeroOrMorePath",
-                        SH + "oneOrMorePath", SH + "zeroOrOnePath", _FIRST.value}  # fmt: skip
-        return isinstance(path, ox.NamedNode) and not (complex_keys & set(found))
+        return _is_predicate(self.shapes, path)
 
     def _sparql_path(self, path) -> str:
         """The SHACL path as a SPARQL 1.1 property path."""
@@ -269,27 +301,6 @@ class _Engine:
                 return fmt.format(self._sparql_path(inner))
         alternatives = s.one(path, "alternativePath")
         return "(" + "|".join(self._sparql_path(p) for p in s.items(alternatives)) + ")"
-
-    def path_text(self, path) -> str:
-        """A path for a finding, written as the pySHACL engine writes it."""
-        s = self.shapes
-        if self._is_predicate(path):
-            return str(path)
-        if s.out.get(path, {}).get(_FIRST.value):
-            return "/".join(self.path_text(p) for p in s.items(path))
-        for name, suffix in (
-            ("zeroOrMorePath", "*"),
-            ("oneOrMorePath", "+"),
-            ("zeroOrOnePath", "?"),
-        ):
-            inner = s.one(path, name)
-            if inner is not None:
-                return "(" + self.path_text(inner) + ")" + suffix
-        inverse = s.one(path, "inversePath")
-        if inverse is not None:
-            return "^" + self.path_text(inverse)
-        alternatives = s.one(path, "alternativePath")
-        return "(" + "|".join(self.path_text(p) for p in s.items(alternatives)) + ")"
 
     # --- shapes -----------------------------------------------------------------------------
 
@@ -315,7 +326,7 @@ class _Engine:
         severity = severity.value[len(SH) :] if severity is not None else "Violation"
         message = s.one(shape, "message")
         message = message.value if message is not None else None
-        path_text = self.path_text(path) if path is not None else None
+        path_text = _path_text(self.shapes, path) if path is not None else None
 
         def result(f, value, component, row_path=None, text=None):
             return (
