@@ -19,8 +19,9 @@ from decimal import Decimal, InvalidOperation
 
 import pyoxigraph as ox
 
-from kzld.errors import InputError
-from kzld.graph import KGraph
+from kzld.errors import InputError, UsageError
+from kzld.graph import GENID, KGraph
+from kzld.sparql_text import check_read_only, tokens
 from kzld.validation import Finding, _source_file
 
 SH = "http://www.w3.org/ns/shacl#"
@@ -33,6 +34,7 @@ _FIRST = ox.NamedNode(RDF + "first")
 _REST = ox.NamedNode(RDF + "rest")
 _NIL = ox.NamedNode(RDF + "nil")
 _TRUE = ox.Literal("true", datatype=ox.NamedNode(XSD + "boolean"))
+_IMPORTS = "http://www.w3.org/2002/07/owl#imports"
 _LANGSTRING = RDF + "langString"
 _STRING = XSD + "string"
 
@@ -206,6 +208,95 @@ class _ShapesGraph:
         return str(path) if path is not None else None
 
 
+class _AsWritten:
+    """Typed literals as the data writes them, where the store holds them otherwise.
+
+    pyoxigraph keeps a literal of a datatype it knows by its value: "05"^^xsd:int comes
+    back as "5"^^xsd:integer, "1.50" as "1.5", "1"^^xsd:boolean as "true". SHACL compares
+    value nodes as RDF terms (sh:datatype, sh:pattern, sh:in, sh:maxCount on "5" and "05"),
+    so each triple whose literal the store rewrote is kept here under the store's form,
+    with every literal the data wrote for that subject and predicate.
+    """
+
+    def __init__(self, data: KGraph):
+        candidates = [
+            t
+            for t in data.triples
+            if isinstance(t.object, ox.Literal)
+            and t.object.datatype.value not in _KEPT
+            and not t.object.language
+        ]
+        stored = _stored_forms({t.object for t in candidates})
+        self.table: dict[tuple, list] = {}
+        for t in candidates:
+            if stored[t.object] != t.object:
+                self.table.setdefault((t.subject, t.predicate, stored[t.object]), []).append(
+                    t.object
+                )
+        for t in candidates:  # a literal written as stored, beside one that was rewritten
+            key = (t.subject, t.predicate, t.object)
+            if stored[t.object] == t.object and key in self.table:
+                self.table[key].append(t.object)
+        self.rewritten = {key[2] for key in self.table}
+
+    def all(self, subject, predicate, value) -> list:
+        """The literals written for the value the store answered (the value itself if
+        the store kept it as written)."""
+        if value in self.rewritten:
+            found = self.table.get((subject, predicate, value))
+            if found:
+                return list(dict.fromkeys(found))
+        return [value]
+
+    def first(self, subject, predicate, value):
+        return self.all(subject, predicate, value)[0]
+
+
+def _stored_forms(literals: set) -> dict:
+    """Each literal as the store holds it, asked of a scratch store (one row each)."""
+    literals = [lit for lit in literals if not _plainly_canonical(lit)]
+    found = {}
+    if literals:
+        scratch = ox.Store()
+        scratch.extend(
+            ox.Quad(ox.NamedNode(f"urn:kzld:literal:{n}"), _TYPE, lit)
+            for n, lit in enumerate(literals)
+        )
+        for quad in scratch.quads_for_pattern(None, _TYPE, None):
+            n = int(quad.subject.value.rsplit(":", 1)[1])
+            found[literals[n]] = quad.object
+    return _Forms(found)
+
+
+class _Forms(dict):
+    def __missing__(self, literal):
+        return literal  # already in the form the store keeps
+
+
+def _plainly_canonical(literal) -> bool:
+    """A cheap test that spares the scratch store the common, canonical literals."""
+    pattern = _CANONICAL.get(literal.datatype.value)
+    return pattern is not None and pattern.fullmatch(literal.value) is not None
+
+
+_KEPT = {_STRING, _LANGSTRING}  # the store keeps these as written
+_CANONICAL = {
+    XSD + "integer": re.compile(r"0|-?[1-9][0-9]*"),
+    XSD + "date": re.compile(r"-?[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}"),
+    XSD + "gYear": re.compile(r"-?[1-9][0-9]{3}"),
+    XSD + "boolean": re.compile(r"true|false"),
+    XSD + "anyURI": re.compile(r"[^\s]*"),
+}
+
+
+def _is_blank(term) -> bool:
+    """A blank node, or one of kzld's skolem IRIs, which stand for blank nodes (RDF 1.1,
+    3.5): node kinds, lengths and patterns treat them as the blank nodes they were."""
+    return isinstance(term, ox.BlankNode) or (
+        isinstance(term, ox.NamedNode) and term.value.startswith(GENID)
+    )
+
+
 class _Engine:
     def __init__(self, data: KGraph, shapes: _ShapesGraph):
         self.data = data
@@ -213,7 +304,16 @@ class _Engine:
         self.shapes = shapes
         self.instances: dict[ox.NamedNode, set] = {}
         self.conformance: dict[tuple, bool] = {}
-        self.sparql: dict[tuple, tuple] = {}
+        self.sparql: dict[tuple, _Query] = {}
+        self.written = _AsWritten(data)
+        # SPARQL-based constraint components: each with its parameters (path, optional).
+        self.components: dict[object, list[tuple]] = {}
+        for subject, preds in shapes.out.items():
+            if _sh("ConstraintComponent") in preds.get(_TYPE.value, []):
+                self.components[subject] = [
+                    (shapes.one(param, "path"), shapes.one(param, "optional") == _TRUE)
+                    for param in shapes.objects(subject, "parameter")
+                ]
 
     def run(self) -> list[Finding]:
         findings: set[Finding] = set()
@@ -242,6 +342,10 @@ class _Engine:
         kind, target = spec
         if kind == "targetNode":
             return [target]
+        if kind == "targetObjectsOf":  # literals among them, as written
+            quads = self.store.quads_for_pattern(None, target, None)
+            found = (v for q in quads for v in self.written.all(q.subject, target, q.object))
+            return list(dict.fromkeys(found))
         query = "SELECT DISTINCT ?target ?f WHERE { " + _TARGET_PATTERNS[kind] + " }"
         rows = self.store.query(query, substitutions={ox.Variable("target"): target})
         return [row["f"] for row in rows]
@@ -265,6 +369,10 @@ class _Engine:
             for row in self.store.query(query, substitutions=subs):
                 if row["f"] in values:
                     values[row["f"]].append(row["v"])
+            rewritten = self.written.rewritten
+            for f, vals in values.items():
+                if rewritten and any(v in rewritten for v in vals):
+                    values[f] = self._walk([f], path)
             return values
         for f in focus:
             values[f] = self._path_values(f, path, simple)
@@ -274,11 +382,56 @@ class _Engine:
         if isinstance(node, ox.Literal):
             return []  # a literal has no outgoing arcs
         if simple:
+            quads = self.store.quads_for_pattern(node, path, None)
             return list(
-                dict.fromkeys(q.object for q in self.store.quads_for_pattern(node, path, None))
+                dict.fromkeys(v for q in quads for v in self.written.all(node, path, q.object))
             )
         query = "SELECT DISTINCT ?f ?v WHERE { ?f " + self._sparql_path(path) + " ?v }"
-        return [row["v"] for row in self.store.query(query, substitutions={ox.Variable("f"): node})]
+        rows = self.store.query(query, substitutions={ox.Variable("f"): node})
+        found = [row["v"] for row in rows]
+        if any(v in self.written.rewritten for v in found):
+            return self._walk([node], path)
+        return found
+
+    def _walk(self, nodes: list, path) -> list:
+        """The ends of a path from these nodes, walked step by step so that each literal
+        reached is read as written (only for nodes where the store rewrote one)."""
+        s = self.shapes
+        if self._is_predicate(path):
+            found = []
+            for n in nodes:
+                if not isinstance(n, ox.Literal):
+                    for q in self.store.quads_for_pattern(n, path, None):
+                        found.extend(self.written.all(n, path, q.object))
+            return list(dict.fromkeys(found))
+        if s.out.get(path, {}).get(_FIRST.value):
+            for step in s.items(path):
+                nodes = self._walk(nodes, step)
+            return nodes
+        alternatives = s.one(path, "alternativePath")
+        if alternatives is not None:
+            found = [v for step in s.items(alternatives) for v in self._walk(nodes, step)]
+            return list(dict.fromkeys(found))
+        inner = s.one(path, "zeroOrOnePath")
+        if inner is not None:
+            return list(dict.fromkeys(nodes + self._walk(nodes, inner)))
+        for name in ("zeroOrMorePath", "oneOrMorePath"):
+            inner = s.one(path, name)
+            if inner is not None:
+                found = dict.fromkeys(nodes) if name == "zeroOrMorePath" else {}
+                frontier = self._walk(nodes, inner)
+                while frontier:
+                    fresh = [v for v in frontier if v not in found]
+                    found.update(dict.fromkeys(fresh))
+                    frontier = self._walk(fresh, inner) if fresh else []
+                return list(found)
+        # An inverse path ends at subjects, never at literals: the store's answer stands.
+        query = "SELECT DISTINCT ?v WHERE { ?f " + self._sparql_path(path) + " ?v }"
+        found = []
+        for n in nodes:
+            rows = self.store.query(query, substitutions={ox.Variable("f"): n})
+            found.extend(row["v"] for row in rows)
+        return list(dict.fromkeys(found))
 
     def _is_predicate(self, path) -> bool:
         return _is_predicate(self.shapes, path)
@@ -323,7 +476,12 @@ class _Engine:
         path = s.one(shape, "path")
         values = self._value_map(shape, focus, spec)
         severity = s.one(shape, "severity")
-        severity = severity.value[len(SH) :] if severity is not None else "Violation"
+        if severity is None:
+            severity = "Violation"
+        elif severity.value in (SH + "Violation", SH + "Warning", SH + "Info"):
+            severity = severity.value[len(SH) :]
+        else:
+            severity = str(severity)  # a severity of the shapes' own, written as its IRI
         message = s.one(shape, "message")
         message = message.value if message is not None else None
         path_text = _path_text(self.shapes, path) if path is not None else None
@@ -335,8 +493,8 @@ class _Engine:
                 f,
                 row_path if row_path is not None else path_text,
                 value,
-                SH + component,
-                text or message or component,
+                SH + component if isinstance(component, str) else component.value,
+                text or message or _local_name(str(component).strip("<>")),
             )
 
         for name in sorted({p for p in s.out.get(shape, {}) if p.startswith(SH)}):
@@ -351,13 +509,13 @@ class _Engine:
                     hint="validate with --engine pyshacl, or implement the component",
                 )
             if local == "sparql":
-                for f, row_path, value, text in self._sparql_results(shape, list(values)):
-                    yield result(f, value, _COMPONENT[local], row_path, text)
-                continue
+                continue  # with the SPARQL-based components, below
             check = getattr(self, "_check_" + local)
             for f, vals in values.items():
                 for value, component, *row_path in check(shape, f, vals):
                     yield result(f, value, component or _COMPONENT[local], *row_path)
+        for f, row_path, value, text, component in self._sparql_results(shape, list(values)):
+            yield result(f, value, component, row_path, text)
         for prop in s.objects(shape, "property"):
             if path is None:
                 yield from self._validate(prop, focus, spec)
@@ -428,13 +586,13 @@ class _Engine:
     def _check_minLength(self, shape, f, vals):
         limit = int(self.shapes.one(shape, "minLength").value)
         for v in vals:
-            if isinstance(v, ox.BlankNode) or len(v.value) < limit:
+            if _is_blank(v) or len(v.value) < limit:
                 yield v, None
 
     def _check_maxLength(self, shape, f, vals):
         limit = int(self.shapes.one(shape, "maxLength").value)
         for v in vals:
-            if isinstance(v, ox.BlankNode) or len(v.value) > limit:
+            if _is_blank(v) or len(v.value) > limit:
                 yield v, None
 
     def _check_pattern(self, shape, f, vals):
@@ -445,7 +603,7 @@ class _Engine:
         for pattern in self.shapes.objects(shape, "pattern"):
             regex = re.compile(pattern.value, options)
             for v in vals:
-                if isinstance(v, ox.BlankNode) or not regex.search(v.value):
+                if _is_blank(v) or not regex.search(v.value):
                     yield v, None
 
     def _check_languageIn(self, shape, f, vals):
@@ -539,7 +697,8 @@ class _Engine:
                 continue
             for q in self.store.quads_for_pattern(v, None, None):
                 if q.predicate not in allowed:
-                    yield q.object, None, str(q.predicate)
+                    for value in self.written.all(v, q.predicate, q.object):
+                        yield value, None, str(q.predicate)
 
     def _pair_values(self, shape, f, name) -> tuple[ox.NamedNode, list]:
         predicate = self.shapes.one(shape, name)
@@ -569,83 +728,164 @@ class _Engine:
                 yield v, None
 
     def _sparql_results(self, shape, focus: list) -> Iterable[tuple]:
-        """(focus, path, value, message) for each row of the shape's SPARQL constraints.
+        """(focus, path, value, message, component) for each row of the shape's SPARQL
+        constraints and of the SPARQL-based constraint components it uses."""
+        for constraint in self.shapes.objects(shape, "sparql"):
+            if self._deactivated(constraint):
+                continue
+            query = self._query(shape, constraint, "select", {})
+            for row in self._select(query, shape, focus, {}):
+                yield (*row, "SPARQLConstraintComponent")
+        for component, bindings in self._components_of(shape):
+            validator = self._validator(shape, component)
+            if self.shapes.one(validator, "ask") is not None:
+                query = self._query(shape, validator, "ask", bindings)
+                yield from self._ask(query, shape, focus, bindings, component)
+            else:
+                query = self._query(shape, validator, "select", bindings)
+                for row in self._select(query, shape, focus, bindings):
+                    yield (*row, component)
+
+    def _select(self, query: _Query, shape, focus: list, bindings: dict) -> Iterable[tuple]:
+        """(focus, path, value, message) per result row of a SELECT, $this pre-bound.
 
         SHACL pre-binds $this to each focus node (5.2.1), which costs a query per node. A
         query in which every group (each UNION branch, say) opens with a triple pattern on
         $this, with no nested group but OPTIONAL and EXISTS ones, binds $this before
         anything reads it: the same rows come out when it runs once with $this free, and
-        that is how it runs, its rows kept for the focus nodes. Any other query runs once
-        per focus node with $this substituted.
+        that is how it runs, its rows kept for the focus nodes.
         """
         is_property = self.shapes.one(shape, "path") is not None
+        fixed = {**bindings, "currentShape": shape}
         wanted = set(focus)
-        for constraint in self.shapes.objects(shape, "sparql"):
-            if self._deactivated(constraint):
-                continue
-            text, prefixes, anchored, template = self._prepared(shape, constraint)
-            if anchored:
-                runs = [self.store.query(text, prefixes=prefixes)]
-            else:
-                runs = (
-                    self.store.query(text, prefixes=prefixes, substitutions={_THIS: f})
-                    for f in focus
-                )
-            for results in runs:
-                names = {v.value for v in results.variables}
-                rows = {}
-                for row in results:
-                    this = row["this"]
-                    if this not in wanted:
-                        continue
-                    row_path = row["path"] if "path" in names else None
-                    value = row["value"] if "value" in names else None
-                    if value is None and not is_property:
-                        value = this
-                    message = _fill(template.value, row, names) if template is not None else None
-                    path = str(row_path) if row_path is not None else None
-                    rows[(this, path, value, message)] = None
-                yield from rows
+        runs = [fixed] if query.anchored else [{**fixed, "this": f} for f in focus]
+        for run in runs:
+            results = self._execute(query, run)
+            names = {v.value for v in results.variables}
+            rows = {}
+            for row in results:
+                this = row["this"]
+                if this not in wanted:
+                    continue
+                row_path = row["path"] if "path" in names else None
+                value = row["value"] if "value" in names else None
+                if value is None and not is_property:
+                    value = this
+                elif value is not None and isinstance(row_path, ox.NamedNode):
+                    value = self.written.first(this, row_path, value)
+                terms = {**run, **{n: row[n] for n in names if row[n] is not None}}
+                message = _fill(query.message.value, terms) if query.message is not None else None
+                path = str(row_path) if row_path is not None else None
+                rows[(this, path, value, message)] = None
+            yield from rows
 
-    def _prepared(self, shape, constraint) -> tuple:
-        """A SPARQL constraint checked once: its text with $PATH filled, its prefixes,
-        whether it binds $this first, its message."""
-        key = (shape, constraint)
+    def _ask(self, query: _Query, shape, focus, bindings, component) -> Iterable[tuple]:
+        """A result for each value node for which the ASK validator answers false."""
+        values = self._value_map(shape, focus, None)
+        for f, vals in values.items():
+            for v in vals:
+                run = {**bindings, "currentShape": shape, "this": f, "value": v}
+                if not self._execute(query, run):
+                    message = _fill(query.message.value, run) if query.message else None
+                    yield f, None, v, message, component
+
+    def _execute(self, query: _Query, bindings: dict):
+        return self.store.query(query.bind(bindings), prefixes=query.prefixes)
+
+    def _query(self, shape, node, form: str, bindings: dict) -> _Query:
+        """A constraint's or validator's query, checked once: $PATH filled, its prefixes,
+        the groups where pre-bound variables are bound."""
+        key = (shape, node, tuple(sorted(bindings)))
         if key in self.sparql:
             return self.sparql[key]
         s = self.shapes
-        select = s.one(constraint, "select")
-        if select is None:
+        text = s.one(node, form)
+        if text is None:
             raise InputError(
-                f"SPARQL constraint {constraint} has no sh:select",
-                path=s.origin(constraint),
+                f"SPARQL constraint {node} has no sh:select",
+                path=s.origin(node),
                 hint="only SELECT-based constraints are defined by SHACL",
             )
-        prefixes: dict[str, str] = {}
-        for holder in s.objects(constraint, "prefixes"):
+        path = s.one(shape, "path")
+        prebound = {"this", "currentShape", *bindings} | ({"value"} if form == "ask" else set())
+        query = _compile(
+            text.value,
+            origin=f"SPARQL query of {node}",
+            file=s.origin(node),
+            path=self._sparql_path(path) if path is not None else None,
+            prebound=prebound,
+            prefixes=self._prefixes(node),
+            message=s.one(node, "message"),
+            anchored_ok=form == "select" and set(bindings) <= {"currentShape"},
+        )
+        # Parsed once here, with placeholder values, so a broken query is refused before
+        # any result is reported.
+        trial = {name: ox.NamedNode("urn:kzld:prebound") for name in prebound}
+        try:
+            ox.Store().query(query.bind({**trial, **bindings}), prefixes=query.prefixes)
+        except SyntaxError as err:
+            raise InputError(
+                f"SPARQL query of {node} does not parse: {str(err).splitlines()[0]}",
+                path=s.origin(node),
+                hint="fix the query in the shapes (sh:prefixes must declare every prefix)",
+            ) from None
+        self.sparql[key] = query
+        return query
+
+    def _prefixes(self, node) -> dict[str, str]:
+        """The prefixes a query declares: sh:declare on its sh:prefixes values and on
+        whatever those import through owl:imports, transitively (SHACL 5.2.1.1)."""
+        s = self.shapes
+        found: dict[str, str] = {}
+        todo, seen = list(s.objects(node, "prefixes")), set()
+        while todo:
+            holder = todo.pop(0)
+            if holder in seen:
+                continue
+            seen.add(holder)
             for decl in s.objects(holder, "declare"):
-                prefixes[s.one(decl, "prefix").value] = s.one(decl, "namespace").value
-        text = select.value
-        bare = _blank_out(text)
-        forbidden = _FORBIDDEN.search(bare)
-        if forbidden:
+                prefix, namespace = s.one(decl, "prefix"), s.one(decl, "namespace")
+                if prefix is not None and namespace is not None:
+                    found.setdefault(prefix.value, namespace.value)
+            todo.extend(s.out.get(holder, {}).get(_IMPORTS, []))
+        return found
+
+    def _components_of(self, shape) -> list[tuple]:
+        """The SPARQL-based constraint components this shape uses, each with its parameter
+        values (by the local name of each parameter's path): those whose every mandatory
+        parameter has a value on the shape."""
+        used = []
+        out = self.shapes.out.get(shape, {})
+        for component, params in self.components.items():
+            bindings = {}
+            for predicate, optional in params:
+                values = out.get(predicate.value, [])
+                if len(values) > 1:
+                    raise InputError(
+                        f"shape {shape} gives {predicate} {len(values)} values",
+                        path=self.shapes.origin(shape),
+                        hint="the native engine takes one value per component parameter",
+                    )
+                if values:
+                    bindings[_local_name(predicate.value)] = values[0]
+                elif not optional:
+                    break
+            else:
+                if bindings:
+                    used.append((component, bindings))
+        return used
+
+    def _validator(self, shape, component):
+        s = self.shapes
+        kind = "propertyValidator" if s.one(shape, "path") is not None else "nodeValidator"
+        validator = s.one(component, kind) or s.one(component, "validator")
+        if validator is None:
             raise InputError(
-                f"SPARQL constraint {constraint} uses {forbidden.group(0).strip().upper()}, "
-                "which SHACL forbids in constraints (it defeats the pre-binding of $this)",
-                path=s.origin(constraint),
-                hint="rewrite the query without VALUES, MINUS, SERVICE or AS $this",
+                f"constraint component {component} has no validator for {shape}",
+                path=s.origin(component),
+                hint=f"give the component an sh:{kind} or sh:validator",
             )
-        if not _PROJECTS_THIS.search(bare):
-            raise InputError(
-                f"SPARQL constraint {constraint} does not select $this",
-                path=s.origin(constraint),
-                hint="write SELECT $this ... so that each result names its focus node",
-            )
-        if s.one(shape, "path") is not None:
-            text = text.replace("$PATH", self._sparql_path(s.one(shape, "path")))
-            bare = _blank_out(text)
-        self.sparql[key] = (text, prefixes, _binds_this_first(bare), s.one(constraint, "message"))
-        return self.sparql[key]
+        return validator
 
     # --- findings -------------------------------------------------------------------------
 
@@ -662,47 +902,149 @@ class _Engine:
         )
 
 
-def _binds_this_first(query: str) -> bool:
+class _Query:
+    """A SPARQL query ready for pre-binding: its text cut where each group opens."""
+
+    def __init__(self, parts, prefixes, anchored, message):
+        self.parts = parts
+        self.prefixes = prefixes
+        self.anchored = anchored
+        self.message = message
+
+    def bind(self, bindings: dict) -> str:
+        """The query with these variables pre-bound: a one-row VALUES at the start of every
+        group, which binds them wherever the query reads them (nested groups, BIND, FILTER,
+        EXISTS), as SHACL's pre-binding requires (5.3.1)."""
+        names = sorted(bindings)
+        if not names:
+            return "".join(self.parts)
+        heads = " ".join("?" + n for n in names)
+        row = " ".join(_sparql_term(bindings[n]) for n in names)
+        return f" VALUES ({heads}) {{ ({row}) }} ".join(self.parts)
+
+
+def _compile(text, *, origin, file, path, prebound, prefixes, message, anchored_ok) -> _Query:
+    """Check a constraint's query against SHACL's rules for SPARQL (5.3.1, 6.2.2) and cut
+    it for pre-binding; refuse (exit 3) whatever the engine cannot run faithfully."""
+
+    def refuse(what: str, hint: str):
+        raise InputError(f"{origin} {what}", path=file, hint=hint)
+
+    try:
+        check_read_only(text, origin)
+    except UsageError as err:
+        raise InputError(str(err), path=file, hint="constraints query the data only") from None
+    found = [t for t in tokens(text) if t.kind != "comment"]
+    words = [t.text.upper() if t.kind == "word" else None for t in found]
+    for i, token in enumerate(found):
+        if words[i] in ("VALUES", "MINUS", "SERVICE"):
+            refuse(
+                f"uses {words[i]}, which SHACL forbids in constraints",
+                "rewrite the query without VALUES, MINUS or SERVICE",
+            )
+        name = token.text[1:] if token.kind == "var" else None
+        if name in ("shapesGraph",):
+            refuse(
+                "reads $shapesGraph, which the native engine does not provide",
+                "validate with --engine pyshacl, or query the data graph only",
+            )
+        if name in prebound and i and words[i - 1] == "AS":
+            refuse(
+                f"assigns the pre-bound variable ${name}",
+                f"SHACL pre-binds ${name}; use another variable name",
+            )
+        if name == "PATH" and path is None:
+            refuse("uses $PATH outside a property shape", "move the constraint to a property shape")
+        if words[i] == "SELECT" and i and found[i - 1].text == "{" and "this" in prebound:
+            projection = []
+            for later in found[i + 1 :]:
+                if later.text == "{" or later.text.upper() == "WHERE":
+                    break
+                projection.append(later.text[1:] if later.kind == "var" else later.text)
+            if "this" not in projection:
+                refuse(
+                    "has a subquery that does not select $this",
+                    "SHACL requires every subquery to return the pre-bound $this",
+                )
+    top = next((i for i, w in enumerate(words) if w in ("SELECT", "ASK")), None)
+    if top is not None and words[top] == "SELECT" and "this" in prebound:
+        projection = []
+        for later in found[top + 1 :]:
+            if later.text == "{" or later.text.upper() == "WHERE":
+                break
+            projection.append(later.text[1:] if later.kind == "var" else later.text)
+        if "this" not in projection and "*" not in projection:
+            refuse(
+                "does not select $this",
+                "write SELECT $this ... so that each result names its focus node",
+            )
+    cuts, current, done = [], "", 0
+    for i, token in enumerate(found):
+        if token.kind == "var" and token.text[1:] == "PATH":
+            current += text[done : token.start] + path
+            done = token.start + len(token.text)
+        elif token.kind == "punct" and token.text == "{" and not (i and words[i - 1] == "VALUES"):
+            if i + 1 < len(found) and words[i + 1] == "SELECT":
+                continue  # a subquery: its own WHERE group is bound instead
+            cuts.append(current + text[done : token.start + 1])
+            current, done = "", token.start + 1
+    cuts.append(current + text[done:])
+    anchored = anchored_ok and _binds_this_first(found, words)
+    return _Query(cuts, prefixes, anchored, message)
+
+
+def _binds_this_first(found: list, words: list) -> bool:
     """Whether every group of the WHERE clause that is not an OPTIONAL or EXISTS opens
     with a triple pattern naming $this (or with groups that do), and no SELECT is nested."""
-    where = query[query.find("{") :]
-    if re.search(r"\bSELECT\b", where, re.I):
+    start = next((i for i, t in enumerate(found) if t.text == "{" and t.kind == "punct"), None)
+    if start is None or "SELECT" in words[start:]:
         return False
-    where = _IRI.sub(lambda m: " " * len(m.group(0)), where)  # a "." inside an IRI ends nothing
-    for brace in re.finditer(r"\{", where):
-        if _NESTING_KEYWORD.search(where[: brace.start()]):
+    for i in range(start, len(found)):
+        if found[i].kind != "punct" or found[i].text != "{":
             continue
-        opening = where[brace.end() :]
-        if opening.lstrip().startswith("{"):
+        if i and words[i - 1] in ("OPTIONAL", "EXISTS"):
+            continue
+        if i + 1 < len(found) and found[i + 1].text == "{":
             continue  # a group of groups: each is checked in turn
-        first = re.split(r"[.;,{}]", opening, maxsplit=1)[0]
-        if _KEYWORD.match(first) or not _THIS_TOKEN.search(first):
+        first = []
+        for later in found[i + 1 :]:
+            if later.kind == "punct" and later.text in ".;,{}":
+                break
+            first.append(later)
+        if not first or first[0].kind == "word":
+            return False
+        if not any(t.kind == "var" and t.text[1:] == "this" for t in first):
             return False
     return True
 
 
-def _blank_out(text: str) -> str:
-    """The query with strings and comments blanked, positions kept, for keyword searches."""
-    return _STRINGS_AND_COMMENTS.sub(lambda m: " " * len(m.group(0)), text)
+def _sparql_term(term) -> str:
+    """A term as SPARQL text (N-Triples forms are valid SPARQL terms)."""
+    return str(term)
+
+
+def _local_name(iri: str) -> str:
+    return re.split(r"[#/:]", iri)[-1]
 
 
 def _order(finding: Finding) -> tuple:
     return tuple("" if part is None else part for part in astuple(finding))
 
 
-def _fill(template: str, row, names: set[str]) -> str:
+def _fill(template: str, terms: dict) -> str:
+    """A message template with {$name} or {?name} filled from the bound variables."""
+
     def value(match: re.Match) -> str:
-        name = match.group(1)
-        term = row[name] if name in names else None
+        term = terms.get(match.group(1))
         return term.value if term is not None and hasattr(term, "value") else match.group(0)
 
     return re.sub(r"\{[?$](\w+)\}", value, template)
 
 
 def _kind(term) -> str:
-    if isinstance(term, ox.NamedNode):
-        return "iri"
-    return "blank" if isinstance(term, ox.BlankNode) else "literal"
+    if _is_blank(term):
+        return "blank"
+    return "iri" if isinstance(term, ox.NamedNode) else "literal"
 
 
 def _has_datatype(term, wanted: str) -> bool:
@@ -745,17 +1087,4 @@ def _well_formed(text: str, datatype: str) -> bool:
     return True
 
 
-# SHACL 5.2.1: constraints may not use these, as pySHACL enforces.
-_FORBIDDEN = re.compile(
-    r"\b(VALUES|MINUS|SERVICE)\b|\bAS\s+[?$](this|shapesGraph|currentShape)\b", re.I
-)
-_THIS = ox.Variable("this")
-_IRI = re.compile(r"<[^<>\s]*>")
-_KEYWORD = re.compile(r"\s*[A-Za-z]+\b(?!:)")  # FILTER, BIND, OPTIONAL ...; not a prefixed name
-_THIS_TOKEN = re.compile(r"[?$]this\b")
-_NESTING_KEYWORD = re.compile(r"\b(OPTIONAL|EXISTS)\s*$", re.I)
-_PROJECTS_THIS = re.compile(r"\bSELECT\s+(DISTINCT\s+|REDUCED\s+)?(\*|[^{]*[?$]this\b)", re.I)
-_STRINGS_AND_COMMENTS = re.compile(
-    r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"[^"\n]*"|\'[^\'\n]*\'|#[^\n]*'
-)
 _DATE_ZONE = re.compile(r"(Z|[+-]\d\d:\d\d)$")

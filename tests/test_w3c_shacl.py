@@ -21,14 +21,13 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+from conftest import SHARED
 
 import kzld.graph
 from kzld.errors import KzldError
 from kzld.graph import KGraph, load_graph
 from kzld.shacl_native import path_text
 from kzld.validation import validate_shacl
-
-from conftest import SHARED
 
 SUITE = SHARED / "w3c" / "shacl-test-suite" / "tests"
 MF = "http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#"
