@@ -49,6 +49,7 @@ _SETTINGS = {
     "message", "deactivated", "name", "description", "order", "group", "defaultValue", "flags",
     "ignoredProperties", "qualifiedMinCount", "qualifiedMaxCount",
     "qualifiedValueShapesDisjoint", "property", "declare", "prefixes",
+    "select",  # a shape that is its own SPARQL constraint (ex:S sh:sparql ex:S)
 }  # fmt: skip
 _TARGETS = ("targetClass", "targetNode", "targetSubjectsOf", "targetObjectsOf")
 _COMPONENT = {
@@ -128,6 +129,14 @@ def validate_native(data: KGraph, shapes: KGraph) -> list[Finding]:
     return _Engine(data, _ShapesGraph(shapes)).run()
 
 
+def check_sparql(shapes: KGraph) -> None:
+    """Refuse a shapes graph whose SPARQL would reach outside the data or does not parse,
+    whichever engine runs it (rdflib would run a SERVICE, pyparsing raise on bad text)."""
+    engine = _Engine(KGraph(triples=[]), _ShapesGraph(shapes))
+    engine.native = False  # pySHACL implements what this engine refuses
+    engine.check()
+
+
 def path_text(graph: KGraph, path) -> str:
     """A SHACL path node of this graph written as findings write it (a SPARQL path)."""
     return _path_text(_ShapesGraph(graph), path)
@@ -194,6 +203,20 @@ class _ShapesGraph:
             head = rest[0]
         return members
 
+    def subclasses(self, cls) -> set:
+        """The class and its subclasses in the shapes graph (rdfs:subClassOf*)."""
+        below: dict = defaultdict(set)
+        for subject, preds in self.out.items():
+            for parent in preds.get(RDFS + "subClassOf", []):
+                below[parent].add(subject)
+        found, todo = set(), [cls]
+        while todo:
+            node = todo.pop()
+            if node not in found:
+                found.add(node)
+                todo.extend(below[node])
+        return found
+
     def shapes_with_targets(self) -> list:
         found = {s for s, preds in self.out.items() if any(SH + t in preds for t in _TARGETS)}
         classes = {RDFS + "Class", "http://www.w3.org/2002/07/owl#Class"}
@@ -248,9 +271,6 @@ class _AsWritten:
                 return list(dict.fromkeys(found))
         return [value]
 
-    def first(self, subject, predicate, value):
-        return self.all(subject, predicate, value)[0]
-
 
 def _stored_forms(literals: set) -> dict:
     """Each literal as the store holds it, asked of a scratch store (one row each)."""
@@ -297,6 +317,43 @@ def _is_blank(term) -> bool:
     )
 
 
+class _RdflibData:
+    """The data in rdflib, which keeps every literal as written, for the SPARQL of the
+    shapes when the store rewrote some literal: "05" and 5 are two values there and one in
+    the store, so a rule comparing them would see nothing. Built only then (bundled data:
+    never), as its cost is rdflib's (about 10 s per 100k triples)."""
+
+    def __init__(self, data: KGraph):
+        from rdflib import Graph
+
+        from kzld.validation import _to_rdflib
+
+        self.graph = _to_rdflib(data.triples, unskolemise=False, graph=Graph())
+
+    def query(self, text: str, prefixes: dict[str, str]):
+        head = "".join(f"PREFIX {name}: <{ns}>\n" for name, ns in sorted(prefixes.items()))
+        result = self.graph.query(head + text)
+        if result.type == "ASK":
+            return bool(result.askAnswer)
+        return _Rows(result)
+
+
+class _Rows(list):
+    """rdflib's SELECT rows in the shape of pyoxigraph's: terms by variable name."""
+
+    def __init__(self, result):
+        from kzld.validation import _from_rdflib, _oxliteral
+
+        def term(node):
+            if node is None:
+                return None
+            return _oxliteral(node) if hasattr(node, "datatype") else _from_rdflib(node)
+
+        names = [str(v) for v in result.vars]
+        self.variables = [ox.Variable(n) for n in names]
+        super().__init__({n: term(row[n]) for n in names} for row in result)
+
+
 class _Engine:
     def __init__(self, data: KGraph, shapes: _ShapesGraph):
         self.data = data
@@ -306,16 +363,20 @@ class _Engine:
         self.conformance: dict[tuple, bool] = {}
         self.sparql: dict[tuple, _Query] = {}
         self.written = _AsWritten(data)
+        self.native = True  # whether this engine runs the shapes, or only checks them
+        self.as_written: _RdflibData | None = None
         # SPARQL-based constraint components: each with its parameters (path, optional).
         self.components: dict[object, list[tuple]] = {}
+        kinds = shapes.subclasses(_sh("ConstraintComponent"))
         for subject, preds in shapes.out.items():
-            if _sh("ConstraintComponent") in preds.get(_TYPE.value, []):
+            if kinds.intersection(preds.get(_TYPE.value, [])):
                 self.components[subject] = [
                     (shapes.one(param, "path"), shapes.one(param, "optional") == _TRUE)
                     for param in shapes.objects(subject, "parameter")
                 ]
 
     def run(self) -> list[Finding]:
+        self.check()
         findings: set[Finding] = set()
         for shape in self.shapes.shapes_with_targets():
             if self._deactivated(shape):
@@ -325,6 +386,38 @@ class _Engine:
                 for result in self._validate(shape, focus, targets):
                     findings.add(self._finding(*result))
         return sorted(findings, key=_order)
+
+    def check(self) -> None:
+        """Refuse, before anything runs, every shape the engine cannot check faithfully:
+        an unknown component, a SPARQL query SHACL forbids, one that does not parse."""
+        s = self.shapes
+        todo, seen = list(s.shapes_with_targets()), set()
+        while todo:
+            shape = todo.pop()
+            if shape in seen:
+                continue
+            seen.add(shape)
+            for name in s.out.get(shape, {}):
+                local = name[len(SH) :] if name.startswith(SH) else None
+                if local is not None and local not in _SETTINGS | _COMPONENT.keys() and self.native:
+                    raise InputError(
+                        f"shape {shape} uses sh:{local}, which the native SHACL engine does "
+                        "not implement",
+                        path=s.origin(shape),
+                        hint="validate with --engine pyshacl, or implement the component",
+                    )
+            for constraint in s.objects(shape, "sparql"):
+                self._query(shape, constraint, "select", {})
+            for component, bindings in self._components_of(shape):
+                validator = self._validator(shape, component)
+                form = "ask" if s.one(validator, "ask") is not None else "select"
+                self._query(shape, validator, form, bindings)
+            todo.extend(s.objects(shape, "property"))
+            for name in ("node", "not", "qualifiedValueShape"):
+                todo.extend(s.objects(shape, name))
+            for name in ("and", "or", "xone"):
+                for head in s.objects(shape, name):
+                    todo.extend(s.items(head))
 
     # --- targets and values ---------------------------------------------------------------
 
@@ -771,8 +864,6 @@ class _Engine:
                 value = row["value"] if "value" in names else None
                 if value is None and not is_property:
                     value = this
-                elif value is not None and isinstance(row_path, ox.NamedNode):
-                    value = self.written.first(this, row_path, value)
                 terms = {**run, **{n: row[n] for n in names if row[n] is not None}}
                 message = _fill(query.message.value, terms) if query.message is not None else None
                 path = str(row_path) if row_path is not None else None
@@ -790,6 +881,10 @@ class _Engine:
                     yield f, None, v, message, component
 
     def _execute(self, query: _Query, bindings: dict):
+        if self.written.table:  # SPARQL on the store would read its forms, not the data's
+            if self.as_written is None:
+                self.as_written = _RdflibData(self.data)
+            return self.as_written.query(query.bind(bindings), query.prefixes)
         return self.store.query(query.bind(bindings), prefixes=query.prefixes)
 
     def _query(self, shape, node, form: str, bindings: dict) -> _Query:
@@ -817,6 +912,7 @@ class _Engine:
             prefixes=self._prefixes(node),
             message=s.one(node, "message"),
             anchored_ok=form == "select" and set(bindings) <= {"currentShape"},
+            native=self.native,
         )
         # Parsed once here, with placeholder values, so a broken query is refused before
         # any result is reported.
@@ -923,7 +1019,9 @@ class _Query:
         return f" VALUES ({heads}) {{ ({row}) }} ".join(self.parts)
 
 
-def _compile(text, *, origin, file, path, prebound, prefixes, message, anchored_ok) -> _Query:
+def _compile(
+    text, *, origin, file, path, prebound, prefixes, message, anchored_ok, native
+) -> _Query:
     """Check a constraint's query against SHACL's rules for SPARQL (5.3.1, 6.2.2) and cut
     it for pre-binding; refuse (exit 3) whatever the engine cannot run faithfully."""
 
@@ -936,14 +1034,15 @@ def _compile(text, *, origin, file, path, prebound, prefixes, message, anchored_
         raise InputError(str(err), path=file, hint="constraints query the data only") from None
     found = [t for t in tokens(text) if t.kind != "comment"]
     words = [t.text.upper() if t.kind == "word" else None for t in found]
-    for i, token in enumerate(found):
+    # SHACL's own rules on constraint queries, for the native engine (pySHACL has its own).
+    for i, token in enumerate(found if native else []):
         if words[i] in ("VALUES", "MINUS", "SERVICE"):
             refuse(
                 f"uses {words[i]}, which SHACL forbids in constraints",
                 "rewrite the query without VALUES, MINUS or SERVICE",
             )
         name = token.text[1:] if token.kind == "var" else None
-        if name in ("shapesGraph",):
+        if name == "shapesGraph":
             refuse(
                 "reads $shapesGraph, which the native engine does not provide",
                 "validate with --engine pyshacl, or query the data graph only",
@@ -967,7 +1066,7 @@ def _compile(text, *, origin, file, path, prebound, prefixes, message, anchored_
                     "SHACL requires every subquery to return the pre-bound $this",
                 )
     top = next((i for i, w in enumerate(words) if w in ("SELECT", "ASK")), None)
-    if top is not None and words[top] == "SELECT" and "this" in prebound:
+    if native and top is not None and words[top] == "SELECT" and "this" in prebound:
         projection = []
         for later in found[top + 1 :]:
             if later.text == "{" or later.text.upper() == "WHERE":
@@ -979,13 +1078,17 @@ def _compile(text, *, origin, file, path, prebound, prefixes, message, anchored_
                 "write SELECT $this ... so that each result names its focus node",
             )
     cuts, current, done = [], "", 0
+    inline_data = False  # between VALUES and its data block's "{", which opens no group
     for i, token in enumerate(found):
+        if words[i] == "VALUES":
+            inline_data = True
         if token.kind == "var" and token.text[1:] == "PATH":
             current += text[done : token.start] + path
             done = token.start + len(token.text)
-        elif token.kind == "punct" and token.text == "{" and not (i and words[i - 1] == "VALUES"):
-            if i + 1 < len(found) and words[i + 1] == "SELECT":
-                continue  # a subquery: its own WHERE group is bound instead
+        elif token.kind == "punct" and token.text == "{":
+            if inline_data or (i + 1 < len(found) and words[i + 1] == "SELECT"):
+                inline_data = False
+                continue  # a data block; or a subquery, whose own WHERE group is bound
             cuts.append(current + text[done : token.start + 1])
             current, done = "", token.start + 1
     cuts.append(current + text[done:])

@@ -38,8 +38,14 @@ RDF_FIRST = "http://www.w3.org/1999/02/22-rdf-syntax-ns#first"
 RDF_REST = "http://www.w3.org/1999/02/22-rdf-syntax-ns#rest"
 BASE = "https://shacl-test-suite.example/tests/"  # each file's IRI (kzld refuses file:)
 
-# The tests the default engine does not pass, each with the reason; empty is the goal.
-KNOWN_NATIVE: dict[str, str] = {}
+# The tests the default engine does not pass, each with the reason.
+KNOWN_NATIVE = {
+    # kzld's loader refuses blank nodes that refer to each other in a cycle (it names each
+    # by a hash of its description); the shapes file holds _:p2 sh:zeroOrMorePath ( _:p2 ).
+    "core/path/path-unused-001": "blank nodes refer to each other in a cycle",
+    # $shapesGraph needs the shapes graph as a named graph beside the data: refused.
+    "sparql/pre-binding/shapesGraph-001": "reads $shapesGraph",
+}
 
 
 @dataclass(frozen=True)
@@ -72,10 +78,15 @@ def load(path: Path, scratch: Path) -> KGraph:
     test itself), which kzld refuses in data; a copy that declares the file's own IRI as
     its base parses to exactly the triples the suite means."""
     copy = scratch / path.relative_to(SUITE)
-    if not copy.exists():
+    if copy not in _loaded:
         copy.parent.mkdir(parents=True, exist_ok=True)
         copy.write_bytes(f"@base <{_iri(path)}> .\n".encode() + path.read_bytes())
-    return load_graph([copy])
+        # Loaded once: the expected report and the data must share their skolem IRIs.
+        _loaded[copy] = load_graph([copy])
+    return _loaded[copy]
+
+
+_loaded: dict[Path, KGraph] = {}
 
 
 def _index(graph: KGraph) -> dict:
@@ -242,4 +253,6 @@ def test_native_engine_passes_the_suite(native, scratch, capsys):
         print("\n" + table(rows))
     failing = {f"{o.case.section}/{o.case.name}": o.detail for o in native if o.verdict != "pass"}
     assert not [o for o in native if o.verdict == "crashed"]
-    assert set(failing) <= set(KNOWN_NATIVE), failing
+    assert set(failing) == set(KNOWN_NATIVE), failing
+    for name, reason in KNOWN_NATIVE.items():  # refused up front, with a clear message
+        assert reason in failing[name], failing[name]
