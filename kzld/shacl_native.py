@@ -1,11 +1,13 @@
-"""A native SHACL engine: shapes compiled to SPARQL on the pyoxigraph store, pySHACL's verdicts.
+"""A native SHACL engine: shapes compiled to SPARQL on the pyoxigraph store, SHACL's verdicts.
 
 Targets and property paths become SPARQL run once per shape on ``KGraph.store()``, so a shape
 costs one query over the whole graph rather than one per focus node; the constraint
-components are then checked on the returned values. SPARQL-based constraints run as written.
-pySHACL stays the reference: where the two could differ (the lexical checks behind
-``sh:datatype``) this engine follows rdflib's rules, and any constraint component it does
-not implement is refused, never skipped.
+components are then checked on the returned values, read as the data writes them (the
+store canonicalises literals; see ``_AsWritten``). SPARQL-based constraints and constraint
+components run with SHACL's pre-binding. It passes the W3C test suite (tests/test_w3c_shacl)
+but for what it refuses up front; pySHACL stays the reference: where the two could differ
+(the lexical checks behind ``sh:datatype``) this engine follows rdflib's rules, and anything
+it does not implement is refused (exit 3), never skipped.
 """
 
 from __future__ import annotations
@@ -242,24 +244,25 @@ class _AsWritten:
     """
 
     def __init__(self, data: KGraph):
-        candidates = [
-            t
-            for t in data.triples
-            if isinstance(t.object, ox.Literal)
-            and t.object.datatype.value not in _KEPT
-            and not t.object.language
-        ]
-        stored = _stored_forms({t.object for t in candidates})
+        # One pass, each term read once: a term read from a triple is a new Python object.
+        candidates = []
+        for t in data.triples:
+            o = t.object
+            if type(o) is ox.Literal and o.datatype.value not in _KEPT:
+                candidates.append((t, o))
+        stored = _stored_forms({o for _, o in candidates})
         self.table: dict[tuple, list] = {}
-        for t in candidates:
-            if stored[t.object] != t.object:
-                self.table.setdefault((t.subject, t.predicate, stored[t.object]), []).append(
-                    t.object
-                )
-        for t in candidates:  # a literal written as stored, beside one that was rewritten
-            key = (t.subject, t.predicate, t.object)
-            if stored[t.object] == t.object and key in self.table:
-                self.table[key].append(t.object)
+        kept = []
+        for t, o in candidates:
+            if stored[o] != o:
+                self.table.setdefault((t.subject, t.predicate, stored[o]), []).append(o)
+            else:
+                kept.append((t, o))
+        if self.table:  # a literal written as stored, beside one that was rewritten
+            for t, o in kept:
+                key = (t.subject, t.predicate, o)
+                if key in self.table:
+                    self.table[key].append(o)
         self.rewritten = {key[2] for key in self.table}
 
     def all(self, subject, predicate, value) -> list:
@@ -304,6 +307,7 @@ _CANONICAL = {
     XSD + "integer": re.compile(r"0|-?[1-9][0-9]*"),
     XSD + "date": re.compile(r"-?[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}"),
     XSD + "gYear": re.compile(r"-?[1-9][0-9]{3}"),
+    XSD + "gYearMonth": re.compile(r"-?[1-9][0-9]{3}-[0-9]{2}"),
     XSD + "boolean": re.compile(r"true|false"),
     XSD + "anyURI": re.compile(r"[^\s]*"),
 }
@@ -463,9 +467,10 @@ class _Engine:
                 if row["f"] in values:
                     values[row["f"]].append(row["v"])
             rewritten = self.written.rewritten
-            for f, vals in values.items():
-                if rewritten and any(v in rewritten for v in vals):
-                    values[f] = self._walk([f], path)
+            if rewritten:
+                for f, vals in values.items():
+                    if any(v in rewritten for v in vals):
+                        values[f] = self._walk([f], path)
             return values
         for f in focus:
             values[f] = self._path_values(f, path, simple)
@@ -823,6 +828,8 @@ class _Engine:
     def _sparql_results(self, shape, focus: list) -> Iterable[tuple]:
         """(focus, path, value, message, component) for each row of the shape's SPARQL
         constraints and of the SPARQL-based constraint components it uses."""
+        if not self.components and SH + "sparql" not in self.shapes.out.get(shape, {}):
+            return
         for constraint in self.shapes.objects(shape, "sparql"):
             if self._deactivated(constraint):
                 continue
@@ -864,8 +871,10 @@ class _Engine:
                 value = row["value"] if "value" in names else None
                 if value is None and not is_property:
                     value = this
-                terms = {**run, **{n: row[n] for n in names if row[n] is not None}}
-                message = _fill(query.message.value, terms) if query.message is not None else None
+                message = None
+                if query.message is not None:
+                    terms = {**run, **{n: row[n] for n in names if row[n] is not None}}
+                    message = _fill(query.message.value, terms)
                 path = str(row_path) if row_path is not None else None
                 rows[(this, path, value, message)] = None
             yield from rows
@@ -1001,8 +1010,9 @@ class _Engine:
 class _Query:
     """A SPARQL query ready for pre-binding: its text cut where each group opens."""
 
-    def __init__(self, parts, prefixes, anchored, message):
+    def __init__(self, parts, prefixes, anchored, message, mentioned):
         self.parts = parts
+        self.mentioned = mentioned  # variable names the text holds: only these are bound
         self.prefixes = prefixes
         self.anchored = anchored
         self.message = message
@@ -1011,7 +1021,7 @@ class _Query:
         """The query with these variables pre-bound: a one-row VALUES at the start of every
         group, which binds them wherever the query reads them (nested groups, BIND, FILTER,
         EXISTS), as SHACL's pre-binding requires (5.3.1)."""
-        names = sorted(bindings)
+        names = sorted(n for n in bindings if n in self.mentioned)
         if not names:
             return "".join(self.parts)
         heads = " ".join("?" + n for n in names)
@@ -1093,7 +1103,8 @@ def _compile(
             current, done = "", token.start + 1
     cuts.append(current + text[done:])
     anchored = anchored_ok and _binds_this_first(found, words)
-    return _Query(cuts, prefixes, anchored, message)
+    mentioned = {t.text[1:] for t in found if t.kind == "var"}
+    return _Query(cuts, prefixes, anchored, message, mentioned)
 
 
 def _binds_this_first(found: list, words: list) -> bool:
