@@ -592,7 +592,7 @@ def _pyshacl_findings(data: KGraph, shapes: KGraph) -> list[Finding]:
         shape = report.value(result, S.sourceShape)
         findings.append(
             Finding(
-                severity=str(report.value(result, S.resultSeverity)).rsplit("#", 1)[-1],
+                severity=_severity(str(report.value(result, S.resultSeverity))),
                 focus=_nt(focus),
                 path=None if path is None else _path_text(report, path),
                 value=None if value is None else _nt(value),
@@ -603,6 +603,12 @@ def _pyshacl_findings(data: KGraph, shapes: KGraph) -> list[Finding]:
             )
         )
     return findings
+
+
+def _severity(iri: str) -> str:
+    """A finding's severity: SHACL's by local name, a shapes graph's own as its <IRI>."""
+    local = iri[len(SH) :] if iri.startswith(SH) else None
+    return local if local in SEVERITIES else f"<{iri}>"
 
 
 def _native_findings(data: KGraph, shapes: KGraph) -> list[Finding]:
