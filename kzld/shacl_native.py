@@ -264,6 +264,10 @@ class _AsWritten:
                 if key in self.table:
                     self.table[key].append(o)
         self.rewritten = {key[2] for key in self.table}
+        # Nodes whose SPARQL runs on rdflib: subjects of such triples, and the literals
+        # themselves (a query's text is canonicalised too: VALUES "05" reads as 5).
+        self.subjects = {key[0] for key in self.table}
+        self.subjects.update(o for found in self.table.values() for o in found)
 
     def all(self, subject, predicate, value) -> list:
         """The literals written for the value the store answered (the value itself if
@@ -323,9 +327,12 @@ def _is_blank(term) -> bool:
 
 class _RdflibData:
     """The data in rdflib, which keeps every literal as written, for the SPARQL of the
-    shapes when the store rewrote some literal: "05" and 5 are two values there and one in
-    the store, so a rule comparing them would see nothing. Built only then (bundled data:
-    never), as its cost is rdflib's (about 10 s per 100k triples)."""
+    shapes on a focus node whose own triples hold a literal the store rewrote: "05" and 5
+    are two values there and one in the store, so a rule comparing them would see nothing.
+    Built only then (bundled and benchmark data: never); rdflib is slow, so only those
+    focus nodes run on it. Elsewhere the store compares literals by value as rdflib does;
+    only a rule that reads another node's rewritten literal by its lexical form or
+    datatype (STR, DATATYPE, sameTerm) could see it otherwise."""
 
     def __init__(self, data: KGraph):
         from rdflib import Graph
@@ -858,14 +865,22 @@ class _Engine:
         is_property = self.shapes.one(shape, "path") is not None
         fixed = {**bindings, "currentShape": shape}
         wanted = set(focus)
-        runs = [fixed] if query.anchored else [{**fixed, "this": f} for f in focus]
-        for run in runs:
-            results = self._execute(query, run)
+        # Focus nodes with a literal the store rewrote run on rdflib, as the data wrote it.
+        aside = wanted & self.written.subjects
+        on_store = wanted - aside
+        runs = (
+            [(fixed, False)]
+            if query.anchored
+            else [({**fixed, "this": f}, False) for f in focus if f in on_store]
+        )
+        runs += [({**fixed, "this": f}, True) for f in focus if f in aside]
+        for run, as_written in runs:
+            results = self._execute(query, run, as_written)
             names = {v.value for v in results.variables}
             rows = {}
             for row in results:
                 this = row["this"]
-                if this not in wanted:
+                if this not in (aside if as_written else on_store):
                     continue
                 row_path = row["path"] if "path" in names else None
                 value = row["value"] if "value" in names else None
@@ -885,16 +900,27 @@ class _Engine:
         for f, vals in values.items():
             for v in vals:
                 run = {**bindings, "currentShape": shape, "this": f, "value": v}
-                if not self._execute(query, run):
+                aside = f in self.written.subjects or v in self.written.subjects
+                if not self._execute(query, run, aside):
                     message = _fill(query.message.value, run) if query.message else None
                     yield f, None, v, message, component
 
-    def _execute(self, query: _Query, bindings: dict):
-        if self.written.table:  # SPARQL on the store would read its forms, not the data's
+    def _execute(self, query: _Query, bindings: dict, as_written: bool = False):
+        """Run a query on the store, or, for a focus node the store holds otherwise than
+        the data (as_written), on rdflib, which keeps every literal as written."""
+        text = query.bind(bindings)
+        if as_written:
             if self.as_written is None:
                 self.as_written = _RdflibData(self.data)
-            return self.as_written.query(query.bind(bindings), query.prefixes)
-        return self.store.query(query.bind(bindings), prefixes=query.prefixes)
+            return self.as_written.query(text, query.prefixes)
+        try:
+            return self.store.query(text, prefixes=query.prefixes)
+        except SyntaxError as err:  # a value no VALUES row can hold (a bare blank node)
+            raise InputError(
+                f"a SPARQL query of the shapes cannot pre-bind {bindings.get('this')}: "
+                f"{str(err).splitlines()[0]}",
+                hint="load the data with load_graph, which names every blank node",
+            ) from None
 
     def _query(self, shape, node, form: str, bindings: dict) -> _Query:
         """A constraint's or validator's query, checked once: $PATH filled, its prefixes,

@@ -414,3 +414,26 @@ def test_what_the_native_engine_cannot_run_is_refused_up_front(tmp_path):
     with pytest.raises(InputError, match=r"reads \$shapesGraph") as err:
         validate_native(load_graph([NATIVE / "data.ttl"]), load_graph([shapes]))
     assert str(shapes) in err.value.message
+
+
+def test_sparql_reads_literals_as_written(tmp_path):
+    # The store (and a query's own text) would read "05" as 5: the validator runs on rdflib
+    # for such a value, so STR($value) is "05" and only that value fails. pySHACL agrees
+    # on the verdict but leaves out sh:value, which SHACL gives ASK validators' results.
+    path = tmp_path / "case.ttl"
+    path.write_text(
+        PREFIXES + 'ex:a ex:p "05"^^xsd:integer, 7 .\n'
+        "ex:NotSpelt a sh:ConstraintComponent ;\n"
+        "    sh:parameter [ sh:path ex:spelling ] ;\n"
+        "    sh:validator [ a sh:SPARQLAskValidator ;\n"
+        '        sh:ask "ASK { FILTER (STR($value) != $spelling) }" ] .\n'
+        "ex:S a sh:NodeShape ; sh:targetNode ex:a ;\n"
+        '    sh:property [ sh:path ex:p ; ex:spelling "05" ] .\n',
+        encoding="utf-8",
+    )
+    graph = load_graph([path])
+    native = validate_shacl(graph, graph, engine="native")
+    reference = validate_shacl(graph, graph, engine="pyshacl")
+    assert [f.focus for f in native.findings] == [f.focus for f in reference.findings]
+    assert [f.value for f in native.findings] == [_expand('"05"^^xsd:integer')]
+    assert [f.constraint for f in native.findings] == ["<https://example.org/NotSpelt>"]
