@@ -37,6 +37,8 @@ _REST = ox.NamedNode(RDF + "rest")
 _NIL = ox.NamedNode(RDF + "nil")
 _TRUE = ox.Literal("true", datatype=ox.NamedNode(XSD + "boolean"))
 _IMPORTS = "http://www.w3.org/2002/07/owl#imports"
+_DATA = ox.DefaultGraph()  # the data; the shapes join it as a named graph for $shapesGraph
+_SHAPES_GRAPH = ox.NamedNode("urn:kzld:shapes-graph")
 _LANGSTRING = RDF + "langString"
 _STRING = XSD + "string"
 
@@ -376,6 +378,7 @@ class _Engine:
         self.written = _AsWritten(data)
         self.native = True  # whether this engine runs the shapes, or only checks them
         self.as_written: _RdflibData | None = None
+        self.shapes_loaded = False  # the shapes as a named graph of the store, for $shapesGraph
         # SPARQL-based constraint components: each with its parameters (path, optional).
         self.components: dict[object, list[tuple]] = {}
         kinds = shapes.subclasses(_sh("ConstraintComponent"))
@@ -389,13 +392,17 @@ class _Engine:
     def run(self) -> list[Finding]:
         self.check()
         findings: set[Finding] = set()
-        for shape in self.shapes.shapes_with_targets():
-            if self._deactivated(shape):
-                continue
-            for targets in self._target_specs(shape):
-                focus = self._focus_nodes(targets)
-                for result in self._validate(shape, focus, targets):
-                    findings.add(self._finding(*result))
+        try:
+            for shape in self.shapes.shapes_with_targets():
+                if self._deactivated(shape):
+                    continue
+                for targets in self._target_specs(shape):
+                    focus = self._focus_nodes(targets)
+                    for result in self._validate(shape, focus, targets):
+                        findings.add(self._finding(*result))
+        finally:
+            if self.shapes_loaded:  # the data's store is the data's again
+                self.store.remove_graph(_SHAPES_GRAPH)
         return sorted(findings, key=_order)
 
     def check(self) -> None:
@@ -447,7 +454,7 @@ class _Engine:
         if kind == "targetNode":
             return [target]
         if kind == "targetObjectsOf":  # literals among them, as written
-            quads = self.store.quads_for_pattern(None, target, None)
+            quads = self.store.quads_for_pattern(None, target, None, _DATA)
             found = (v for q in quads for v in self.written.all(q.subject, target, q.object))
             return list(dict.fromkeys(found))
         query = "SELECT DISTINCT ?target ?f WHERE { " + _TARGET_PATTERNS[kind] + " }"
@@ -487,7 +494,7 @@ class _Engine:
         if isinstance(node, ox.Literal):
             return []  # a literal has no outgoing arcs
         if simple:
-            quads = self.store.quads_for_pattern(node, path, None)
+            quads = self.store.quads_for_pattern(node, path, None, _DATA)
             return list(
                 dict.fromkeys(v for q in quads for v in self.written.all(node, path, q.object))
             )
@@ -506,7 +513,7 @@ class _Engine:
             found = []
             for n in nodes:
                 if not isinstance(n, ox.Literal):
-                    for q in self.store.quads_for_pattern(n, path, None):
+                    for q in self.store.quads_for_pattern(n, path, None, _DATA):
                         found.extend(self.written.all(n, path, q.object))
             return list(dict.fromkeys(found))
         if s.out.get(path, {}).get(_FIRST.value):
@@ -800,7 +807,7 @@ class _Engine:
         for v in vals:
             if isinstance(v, ox.Literal):
                 continue
-            for q in self.store.quads_for_pattern(v, None, None):
+            for q in self.store.quads_for_pattern(v, None, None, _DATA):
                 if q.predicate not in allowed:
                     for value in self.written.all(v, q.predicate, q.object):
                         yield value, None, str(q.predicate)
@@ -908,6 +915,20 @@ class _Engine:
     def _execute(self, query: _Query, bindings: dict, as_written: bool = False):
         """Run a query on the store, or, for a focus node the store holds otherwise than
         the data (as_written), on rdflib, which keeps every literal as written."""
+        if "shapesGraph" in query.mentioned:
+            if as_written:
+                raise InputError(
+                    "a SPARQL query of the shapes reads $shapesGraph on data holding a literal "
+                    "the store rewrote, which the native engine cannot run as written",
+                    hint="validate with --engine pyshacl",
+                )
+            if not self.shapes_loaded:
+                self.shapes_loaded = True
+                self.store.extend(
+                    ox.Quad(t.subject, t.predicate, t.object, _SHAPES_GRAPH)
+                    for t in self.shapes.graph.triples
+                )
+            bindings = {**bindings, "shapesGraph": _SHAPES_GRAPH}
         text = query.bind(bindings)
         if as_written:
             if self.as_written is None:
@@ -937,7 +958,8 @@ class _Engine:
                 hint="only SELECT-based constraints are defined by SHACL",
             )
         path = s.one(shape, "path")
-        prebound = {"this", "currentShape", *bindings} | ({"value"} if form == "ask" else set())
+        prebound = {"this", "currentShape", "shapesGraph", *bindings}
+        prebound |= {"value"} if form == "ask" else set()
         query = _compile(
             text.value,
             origin=f"SPARQL query of {node}",
@@ -1078,11 +1100,6 @@ def _compile(
                 "rewrite the query without VALUES, MINUS or SERVICE",
             )
         name = token.text[1:] if token.kind == "var" else None
-        if name == "shapesGraph":
-            refuse(
-                "reads $shapesGraph, which the native engine does not provide",
-                "validate with --engine pyshacl, or query the data graph only",
-            )
         if name in prebound and i and words[i - 1] == "AS":
             refuse(
                 f"assigns the pre-bound variable ${name}",

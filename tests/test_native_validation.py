@@ -402,18 +402,24 @@ def test_a_broken_sparql_constraint_is_one_error_line(engine, kzld, tmp_path):
     assert "Traceback" not in result.stderr and result.stderr.count("kzld: error:") == 1
 
 
-def test_what_the_native_engine_cannot_run_is_refused_up_front(tmp_path):
-    # $shapesGraph needs the shapes as a named graph of the data: refused, with the file.
-    shapes = tmp_path / "shapes.ttl"
-    shapes.write_text(
-        "@prefix sh: <http://www.w3.org/ns/shacl#> .\n"
-        "<https://example.org/S> a sh:NodeShape ; sh:targetNode <https://example.org/a> ;\n"
-        '    sh:sparql [ sh:select "SELECT $this WHERE { GRAPH $shapesGraph { ?s ?p ?o } }" ] .\n',
+def test_shapes_graph_is_bound_and_leaves_the_data_as_it_was(tmp_path):
+    # $shapesGraph names the shapes as a named graph beside the data, for this run only.
+    path = tmp_path / "case.ttl"
+    path.write_text(
+        PREFIXES + "ex:a ex:p 1 .\n"
+        "ex:S a sh:NodeShape ; sh:targetNode ex:a ; ex:flag true ;\n"
+        '    sh:sparql [ sh:select """SELECT $this WHERE {\n'
+        '        GRAPH $shapesGraph { $currentShape <https://example.org/flag> true } }""" ] .\n',
         encoding="utf-8",
     )
-    with pytest.raises(InputError, match=r"reads \$shapesGraph") as err:
-        validate_native(load_graph([NATIVE / "data.ttl"]), load_graph([shapes]))
-    assert str(shapes) in err.value.message
+    graph = load_graph([path])
+    before = len(graph.store())
+    findings = validate_native(graph, graph)
+    assert [(f.focus, f.constraint) for f in findings] == [
+        (f"<{EX}a>", f"<{SH}SPARQLConstraintComponent>")
+    ]
+    assert len(graph.store()) == before
+    assert not list(graph.store().named_graphs())
 
 
 def test_sparql_reads_literals_as_written(tmp_path):

@@ -44,8 +44,6 @@ KNOWN_NATIVE = {
     # kzld's loader refuses blank nodes that refer to each other in a cycle (it names each
     # by a hash of its description); the shapes file holds _:p2 sh:zeroOrMorePath ( _:p2 ).
     "core/path/path-unused-001": "blank nodes refer to each other in a cycle",
-    # $shapesGraph needs the shapes graph as a named graph beside the data: refused.
-    "sparql/pre-binding/shapesGraph-001": "reads $shapesGraph",
 }
 
 
