@@ -1108,24 +1108,14 @@ def _compile(
         if name == "PATH" and path is None:
             refuse("uses $PATH outside a property shape", "move the constraint to a property shape")
         if words[i] == "SELECT" and i and found[i - 1].text == "{" and "this" in prebound:
-            projection = []
-            for later in found[i + 1 :]:
-                if later.text == "{" or later.text.upper() == "WHERE":
-                    break
-                projection.append(later.text[1:] if later.kind == "var" else later.text)
-            if "this" not in projection:
+            if "this" not in _projection(found, i):
                 refuse(
                     "has a subquery that does not select $this",
                     "SHACL requires every subquery to return the pre-bound $this",
                 )
     top = next((i for i, w in enumerate(words) if w in ("SELECT", "ASK")), None)
     if native and top is not None and words[top] == "SELECT" and "this" in prebound:
-        projection = []
-        for later in found[top + 1 :]:
-            if later.text == "{" or later.text.upper() == "WHERE":
-                break
-            projection.append(later.text[1:] if later.kind == "var" else later.text)
-        if "this" not in projection and "*" not in projection:
+        if not {"this", "*"} & _projection(found, top):
             refuse(
                 "does not select $this",
                 "write SELECT $this ... so that each result names its focus node",
@@ -1135,7 +1125,7 @@ def _compile(
     for i, token in enumerate(found):
         if words[i] == "VALUES":
             inline_data = True
-        if token.kind == "var" and token.text[1:] == "PATH":
+        if token.kind == "var" and token.text[1:] == "PATH" and path is not None:
             current += text[done : token.start] + path
             done = token.start + len(token.text)
         elif token.kind == "punct" and token.text == "{":
@@ -1148,6 +1138,16 @@ def _compile(
     anchored = anchored_ok and _binds_this_first(found, words)
     mentioned = {t.text[1:] for t in found if t.kind == "var"}
     return _Query(cuts, prefixes, anchored, message, mentioned)
+
+
+def _projection(found: list, select: int) -> set[str]:
+    """The variable names (and a "*") a SELECT at this token projects."""
+    names = set()
+    for later in found[select + 1 :]:
+        if later.text == "{" or later.text.upper() == "WHERE":
+            break
+        names.add(later.text[1:] if later.kind == "var" else later.text)
+    return names
 
 
 def _binds_this_first(found: list, words: list) -> bool:
