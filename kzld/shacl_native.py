@@ -1090,6 +1090,8 @@ def _compile(
         check_read_only(text, origin)
     except UsageError as err:
         raise InputError(str(err), path=file, hint="constraints query the data only") from None
+    if native:
+        text = _blank_tests(text)
     found = [t for t in tokens(text) if t.kind != "comment"]
     words = [t.text.upper() if t.kind == "word" else None for t in found]
     # SHACL's own rules on constraint queries, for the native engine (pySHACL has its own).
@@ -1138,6 +1140,37 @@ def _compile(
     anchored = anchored_ok and _binds_this_first(found, words)
     mentioned = {t.text[1:] for t in found if t.kind == "var"}
     return _Query(cuts, prefixes, anchored, message, mentioned)
+
+
+def _blank_tests(text: str) -> str:
+    """The query with isBlank, isIRI and isURI seeing kzld's skolem IRIs as the blank nodes
+    they stand for (the store holds them as IRIs)."""
+    found = [t for t in tokens(text) if t.kind != "comment"]
+    edits = []
+    for i, token in enumerate(found):
+        test = token.text.upper() if token.kind == "word" else None
+        if test not in ("ISBLANK", "ISIRI", "ISURI") or i + 1 == len(found):
+            continue
+        if found[i + 1].text != "(":
+            continue
+        depth, j = 0, i + 1
+        for j in range(i + 1, len(found)):
+            depth += {"(": 1, ")": -1}.get(found[j].text, 0) if found[j].kind == "punct" else 0
+            if depth == 0:
+                break
+        if depth:
+            continue  # unbalanced: left for the parser to report
+        arg = text[found[i + 1].start + 1 : found[j].start]
+        skolem = f'(isIRI({arg}) && STRSTARTS(STR({arg}), "{GENID}"))'
+        if test == "ISBLANK":
+            new = f"(isBlank({arg}) || {skolem})"
+        else:
+            new = f"({token.text}({arg}) && !{skolem})"
+        edits.append((token.start, found[j].start + 1, new))
+    for start, end, new in reversed(edits):
+        if all(not (s0 < end and start < e0) for s0, e0, _ in edits if (s0, e0) != (start, end)):
+            text = text[:start] + new + text[end:]
+    return text
 
 
 def _projection(found: list, select: int) -> set[str]:

@@ -337,6 +337,13 @@ BLANK_CASES = {
         "ex:a ex:p [ ex:q 1 ], [ ex:q 2 ] .",
         0,
     ),
+    "is-blank-in-sparql": (
+        "ex:S a sh:NodeShape ; sh:targetNode ex:a ; sh:sparql [ sh:select "
+        '"SELECT $this ?value WHERE { $this <https://example.org/p> ?value '
+        'FILTER (isBlank(?value) && !isIRI(?value)) }" ] .',
+        "ex:a ex:p [ ex:q 1 ], ex:b .",
+        1,
+    ),
     "blank-value-is-not-iri": (
         "ex:S a sh:NodeShape ; sh:targetNode ex:a ;"
         " sh:property [ sh:path ex:p ; sh:nodeKind sh:IRI ] .",
