@@ -43,7 +43,6 @@ class Param:
     name: str
     type: str
     example: str = ""
-    default: str = ""
     description: str = ""
 
 
@@ -130,7 +129,6 @@ def _read_param(value: str, path: Path) -> Param:
         name=name,
         type=kind,
         example=fields.get("example", ""),
-        default=fields.get("default", ""),
         description=fields.get("description", ""),
     )
 
@@ -419,7 +417,7 @@ def bind(
         )
     bindings: dict[str, ox.NamedNode | ox.Literal] = {}
     for param in query.params:
-        value = given.get(param.name) or param.default
+        value = given.get(param.name)
         if not value:
             continue
         if param.type == "date":
