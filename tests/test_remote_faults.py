@@ -190,14 +190,27 @@ def test_forbidden(serve):
     assert len(server.seen) == 1
 
 
-@pytest.mark.parametrize("status", [500, 502, 503, 504])
-def test_server_errors_are_retried_then_reported(serve, status):
+@pytest.mark.parametrize("status", [502, 503, 504])
+def test_transient_server_errors_are_retried_then_reported(serve, status):
     server = serve(*[Reply(status, {"Content-Type": "text/plain"}, b"oops") for _ in range(5)])
     fake = FakeTime()
     with pytest.raises(errors.EndpointServerError, match=f"HTTP {status} .*4 attempts"):
         select(server.url, fake)
     assert len(server.seen) == 4
     assert fake.slept == [1.0, 2.0, 4.0]  # exponential backoff when no Retry-After
+
+
+@pytest.mark.parametrize("status", [500, 501])
+def test_a_deterministic_server_error_is_not_retried_and_shows_the_servers_text(serve, status):
+    said = b"Virtuoso 22023 Error SR008: Function needs an integer\n\nSPARQL query:\nSELECT"
+    server = serve(*[Reply(status, {"Content-Type": "text/plain"}, said) for _ in range(5)])
+    fake = FakeTime()
+    with pytest.raises(errors.EndpointServerError) as caught:
+        select(server.url, fake)
+    assert len(server.seen) == 1
+    assert fake.slept == []
+    assert f"HTTP {status}" in caught.value.message
+    assert "SR008: Function needs an integer / SPARQL query: / SELECT" in caught.value.message
 
 
 def test_a_server_error_then_success(serve):
