@@ -405,10 +405,13 @@ def _exchange(
         if answer.status in _REDIRECTS and location:
             hops += 1
             target = urljoin(url, location.strip())
-            if _origin_of(target) != _origin_of(url):
+            moved = urlsplit(target)
+            if moved.hostname != urlsplit(url).hostname or (
+                urlsplit(url).scheme == "https" and moved.scheme != "https"
+            ):
                 raise EndpointRejected(
-                    f"{origin} redirects to another host or scheme ({_origin_of(target)}); "
-                    "kzld follows redirects on the same host only",
+                    f"{origin} redirects to another host ({moved.hostname}) or from https "
+                    "to http; kzld follows redirects on the same host only",
                     hint=f"if that is the right place, use its URL: {target}",
                 )
             if hops > MAX_REDIRECTS:
@@ -423,12 +426,6 @@ def _exchange(
             if authorization:
                 continue
         return answer
-
-
-def _origin_of(url: str) -> str:
-    parts = urlsplit(url)
-    default = 443 if parts.scheme == "https" else 80
-    return f"{parts.scheme}://{parts.hostname}:{parts.port or default}"
 
 
 def _once(
