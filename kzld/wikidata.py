@@ -637,7 +637,9 @@ def quickstatements(graph: KGraph, retrieved: Time | None = None) -> QuickStatem
         if st.pid in pids and wd_id(st.subject):
             per_post[(str(st.subject), str(st.value))].setdefault(st.origin.value, []).append(st)
     lines: list[str] = []
-    notes: list[str] = list(model.notes)
+    # What the model left out, for the statements QuickStatements would write.
+    origins = {origin for by_origin in per_post.values() for origin in by_origin}
+    notes: list[str] = [n for n in model.notes if n.split(": ", 1)[0] in origins]
     for key in sorted(per_post):
         by_origin = per_post[key]
         for origin in sorted(by_origin):
