@@ -77,6 +77,15 @@ def query(
         ),
     ] = None,
     endpoint: EndpointOption = None,
+    graph: Annotated[
+        str | None,
+        typer.Option(
+            "--graph",
+            help="Named graph to query (sent as default-graph-uri), e.g. the one `kzld load "
+            "--graph` filled; the embedded store holds one graph, the --data.",
+            show_default=False,
+        ),
+    ] = None,
     data: DataOption = None,
     format: Annotated[
         OutputFormat,
@@ -126,7 +135,7 @@ def query(
         except OSError as err:
             raise InputError((err.strerror or str(err)).lower(), path=str(file)) from None
         queries.check_read_only(text, str(file))  # before any data is read or host reached
-        results = queries.run_text(text, _engine(endpoint, data, timeout), str(file))
+        results = queries.run_text(text, _engine(endpoint, data, timeout, graph), str(file))
     else:
         catalogue = queries.catalogue()
         if name not in catalogue:
@@ -139,7 +148,7 @@ def query(
                 + "list them with: kzld query",
             )
         canned = catalogue[name]
-        results = queries.run_canned(canned, _engine(endpoint, data, timeout), given)
+        results = queries.run_canned(canned, _engine(endpoint, data, timeout, graph), given)
     typer.echo(tables.render(results, format.value, _terminal_width()), nl=False)
 
 
@@ -151,14 +160,16 @@ def _terminal_width() -> int | None:
     return shutil.get_terminal_size().columns if sys.stdout.isatty() else None
 
 
-def _engine(endpoint: str | None, data: list[Path] | None, timeout: float):
+def _engine(endpoint: str | None, data: list[Path] | None, timeout: float, graph: str | None):
     from kzld import queries
     from kzld.errors import UsageError
 
+    if graph is not None:
+        _check_iri(graph)
     if endpoint is not None:
         if data:
             raise UsageError("--data and --endpoint exclude each other", hint="choose one")
-        return queries.RemoteEngine(endpoint, timeout)
+        return queries.RemoteEngine(endpoint, timeout, graph)
     return queries.local_engine(data_paths(data), timeout)
 
 
@@ -208,7 +219,12 @@ def load(
         float, typer.Option("--timeout", help="Seconds per request.", min=0.1)
     ] = 300.0,
 ) -> None:
-    """Push the data into a triple store through the SPARQL 1.1 Graph Store Protocol."""
+    """Push the data into a triple store through the SPARQL 1.1 Graph Store Protocol,
+    then read the graph back and count its triples.
+
+    Credentials (Basic or Digest) come from KZLD_STORE_USER and KZLD_STORE_PASSWORD, else
+    from the store host's entry in ~/.netrc; never from the command line.
+    """
     import pyoxigraph as ox
 
     from kzld import endpoints
@@ -220,14 +236,30 @@ def load(
             raise UsageError("give --endpoint URL or --store URL")
         store = endpoints.store_url_for(endpoint)
     if graph is not None:
-        try:
-            ox.NamedNode(graph)
-        except ValueError as err:
-            raise UsageError(f"--graph is not an IRI: {err}") from None
+        _check_iri(graph)
+    credentials = endpoints.credentials_for(store)
     kgraph = load_graph(data_paths(data))
     body = ox.serialize(kgraph.sorted_triples(), format=ox.RdfFormat.N_TRIPLES)
-    push = endpoints.graph_store_post if append else endpoints.graph_store_put
-    push(store, body, graph=graph, timeout=timeout)
+    found = endpoints.load_into_store(
+        store,
+        body,
+        len(kgraph),
+        graph=graph,
+        append=append,
+        timeout=timeout,
+        credentials=credentials,
+    )
     target = f"graph <{graph}>" if graph else "the default graph"
     verb = "added" if append else "loaded"
-    typer.echo(f"{verb} {len(kgraph)} triples into {target} of {store}")
+    typer.echo(f"{verb} {len(kgraph)} triples into {target} of {store} (it holds {found} triples)")
+
+
+def _check_iri(graph: str) -> None:
+    import pyoxigraph as ox
+
+    from kzld.errors import UsageError
+
+    try:
+        ox.NamedNode(graph)
+    except ValueError as err:
+        raise UsageError(f"--graph is not an IRI: {err}") from None

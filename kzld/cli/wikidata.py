@@ -49,7 +49,11 @@ def export_wikidata(data: DataOption = None, out: OutOption = None) -> None:
     from kzld.graph import load_graph
     from kzld.wikidata import export_wikidata as export
 
-    _emit(export(load_graph(data_paths(data))), out)
+    notes: list[str] = []
+    body = export(load_graph(data_paths(data)), notes)
+    for note in notes:
+        typer.echo(f"kzld: left out: {note}", err=True)
+    _emit(body, out)
 
 
 @export_app.command("quickstatements")
