@@ -287,8 +287,6 @@ def _sources_html(index: Index, citations: list, link: Link) -> str:
         body = [head]
         for quote in index.values(citation, ox.NamedNode(KZ + "quote")):
             body.append(f"<blockquote{_lang_attr(quote)}>{escape(quote.value)}</blockquote>")
-        for note in index.values(citation, ox.NamedNode(KZ + "evidenceNote")):
-            body.append(f'<div class="meta">{escape(note.value)}</div>')
         supports = index.values(citation, ox.NamedNode(KZ + "supports"))
         if supports:
             names = ", ".join(escape(term_label(index, p)) for p in supports)
