@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hashlib
 import json
 import os
@@ -488,7 +489,15 @@ class Site:
         headers = {"Vary": "Accept", "Kzld-Rows": str(answer.rows)}
         if answer.truncated:
             headers["Kzld-Truncated"] = f"answer cut at {self.limits.max_rows} rows"
-        return StreamingResponse(answer.body, 200, headers, media_type=_typed(answer.media))
+        if answer.rest is None:
+            return Response(answer.head, 200, headers, media_type=_typed(answer.media))
+
+        async def body() -> AsyncIterator[bytes]:
+            yield answer.head
+            async for chunk in answer.rest:
+                yield chunk
+
+        return StreamingResponse(body(), 200, headers, media_type=_typed(answer.media))
 
     async def reconcile(self, request: Request, params: dict) -> Response:
         if "queries" not in params:
@@ -663,8 +672,23 @@ async def _disconnected(request: Request) -> None:
 
 
 def _media_offers(params: dict, accept: str | None) -> dict[str, str | None]:
-    """The media type for each kind of answer, chosen before the query runs."""
+    """The media type for each kind of answer, chosen before the query runs. Clients send
+    the same few Accept headers again and again: the choices are remembered."""
     forced = _forced_format(params)
+    key = (forced, accept)
+    chosen = _CHOSEN.get(key)
+    if chosen is None:
+        chosen = _choose_media(forced, accept)
+        if len(_CHOSEN) >= 512:
+            _CHOSEN.clear()
+        _CHOSEN[key] = chosen
+    return dict(chosen)
+
+
+_CHOSEN: dict[tuple[str | None, str | None], dict[str, str | None]] = {}
+
+
+def _choose_media(forced: str | None, accept: str | None) -> dict[str, str | None]:
     chosen = {}
     for kind, offers in (
         ("solutions", _SOLUTION_TYPES),
@@ -848,6 +872,14 @@ class _Protocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
 
+def _event_loop() -> str:
+    try:
+        import uvloop  # noqa: F401  (twice the asyncio loop's request rate)
+    except ImportError:
+        return "asyncio"
+    return "uvloop"
+
+
 def make_app(site: Site) -> Starlette:
     methods = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
     return Starlette(
@@ -879,11 +911,14 @@ class KzldServer:
         else:
             published = Publication(publication)
         self.site = Site(graph, self.limits, published)
+        # The loaded graph lives as long as the server: the collector need not scan it.
+        gc.collect()
+        gc.freeze()
         protocol = type("KzldProtocol", (_Protocol,), {"limits": self.limits})
         self.config = uvicorn.Config(
             make_app(self.site),
             http=protocol,
-            loop="asyncio",
+            loop=_event_loop(),
             lifespan="on",
             backlog=self.limits.backlog,
             timeout_keep_alive=max(1, round(self.limits.keep_alive)),

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import faulthandler
 import json
 import os
 import resource
@@ -44,6 +45,7 @@ _RESULT_FORMATS = {
 }
 _FRAME = struct.Struct("!cI")  # kind (H header, D data, E end), length
 _CHUNK = 1 << 16
+_WHOLE = 1 << 18  # answers up to this size are sent with a Content-Length, the rest streamed
 
 
 class QueryFailed(Exception):
@@ -64,26 +66,42 @@ class Answer:
     media: str
     truncated: bool
     rows: int
-    body: AsyncIterator[bytes]
+    head: bytes  # the whole answer when rest is None
+    rest: AsyncIterator[bytes] | None
 
 
 # --- the worker process ---------------------------------------------------------------------
 
 
 class _Writer:
-    """A file for pyoxigraph's serializers: each buffered write becomes one data frame."""
+    """A file for pyoxigraph's serializers that frames what they write; a small answer
+    (header, data, end) leaves in one send."""
 
     def __init__(self, sock: socket.socket):
         self.sock = sock
+        self.pending = bytearray()
+
+    def header(self, header: dict) -> None:
+        data = json.dumps(header).encode()
+        self.pending += _FRAME.pack(b"H", len(data)) + data
 
     def write(self, data: bytes) -> int:
         for start in range(0, len(data), _CHUNK):
-            piece = bytes(data[start : start + _CHUNK])
-            self.sock.sendall(_FRAME.pack(b"D", len(piece)) + piece)
+            piece = data[start : start + _CHUNK]
+            self.pending += _FRAME.pack(b"D", len(piece))
+            self.pending += piece
+        if len(self.pending) >= _CHUNK:
+            self.flush()
         return len(data)
 
     def flush(self) -> None:
-        pass
+        if self.pending:
+            self.sock.sendall(self.pending)
+            self.pending = bytearray()
+
+    def end(self) -> None:
+        self.pending += _FRAME.pack(b"E", 0)
+        self.flush()
 
 
 class _Rows:
@@ -139,23 +157,26 @@ def _answer(store: ox.Store, request: dict, sock: socket.socket, prefixes: dict)
     """Evaluate one query and send its header, its data frames and the end frame."""
     media_for = request["media"]
     cap = request["max_rows"]
+    out = _Writer(sock)
     try:
         result = store.query(request["query"])
     except SyntaxError as err:
-        _send_header(sock, {"status": 400, "message": f"SPARQL syntax error: {err}"})
+        out.header({"status": 400, "message": f"SPARQL syntax error: {err}"})
+        out.flush()
         return
-    out = _Writer(sock)
     if isinstance(result, ox.QueryBoolean):
         media = media_for.get("boolean")
         if media is None:
-            _send_header(sock, {"status": 406, "kind": "boolean"})
+            out.header({"status": 406, "kind": "boolean"})
+            out.flush()
             return
-        _send_header(sock, {"status": 200, "media": media, "truncated": False, "rows": 1})
+        out.header({"status": 200, "media": media, "truncated": False, "rows": 1})
         result.serialize(out, format=_RESULT_FORMATS[media])
     elif isinstance(result, ox.QuerySolutions):
         media = media_for.get("solutions")
         if media is None:
-            _send_header(sock, {"status": 406, "kind": "solutions"})
+            out.header({"status": 406, "kind": "solutions"})
+            out.flush()
             return
         rows = _Rows(cap)
         with contextlib.suppress(_Rows.Full):
@@ -163,7 +184,7 @@ def _answer(store: ox.Store, request: dict, sock: socket.socket, prefixes: dict)
         del result
         tsv = b"".join(rows.parts)
         head = {"status": 200, "media": media, "truncated": rows.truncated}
-        _send_header(sock, head | {"rows": max(0, rows.lines - 1)})
+        out.header(head | {"rows": max(0, rows.lines - 1)})
         if media == TSV:  # CSV and TSV have no room for a note: the header says it
             out.write(tsv)
         else:
@@ -176,7 +197,8 @@ def _answer(store: ox.Store, request: dict, sock: socket.socket, prefixes: dict)
     else:
         media = media_for.get("graph")
         if media is None:
-            _send_header(sock, {"status": 406, "kind": "graph"})
+            out.header({"status": 406, "kind": "graph"})
+            out.flush()
             return
         triples: list[ox.Triple] = []
         truncated = False
@@ -186,9 +208,7 @@ def _answer(store: ox.Store, request: dict, sock: socket.socket, prefixes: dict)
                 break
             triples.append(triple)
         del result
-        _send_header(
-            sock, {"status": 200, "media": media, "truncated": truncated, "rows": len(triples)}
-        )
+        out.header({"status": 200, "media": media, "truncated": truncated, "rows": len(triples)})
         if truncated and media != "application/ld+json":  # JSON-LD has no comments
             out.write(f"# {_note(cap, 'triples')}\n".encode())
         fmt = _GRAPH_FORMATS[media]
@@ -196,7 +216,7 @@ def _answer(store: ox.Store, request: dict, sock: socket.socket, prefixes: dict)
             ox.serialize(triples, out, format=fmt, prefixes=prefixes)
         else:
             ox.serialize(triples, out, format=fmt)
-    sock.sendall(_FRAME.pack(b"E", 0))
+    out.end()
 
 
 _GRAPH_FORMATS = {
@@ -225,6 +245,12 @@ def _recv_exactly(sock: socket.socket, size: int) -> bytes | None:
 def _worker_main(sock: socket.socket, store: ox.Store, memory: int, prefixes: dict) -> None:
     """A worker's life: guard the process, then answer queries until the socket closes."""
     _die_with_parent()
+    # Quiet: an allocation failing at the cap makes Rust print a backtrace; the server
+    # says what happened.
+    faulthandler.disable()
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
     guard = _forbid_network()
     if memory:
         # Room for the query above what the copy of the store already maps.
@@ -484,51 +510,72 @@ class Pool:
     ) -> Answer:
         """Run one query; its answer, or QueryFailed saying truthfully what happened.
         limits_link: the IRI a cut answer links to for what the limits are."""
-        started = time.monotonic()
-        try:
-            worker = await asyncio.wait_for(self._idle.get(), self.timeout)
-        except TimeoutError:
-            raise QueryFailed(
-                503,
-                f"every query worker stayed busy for {self.timeout:g} s",
-                hint="retry in a moment",
-            ) from None
+        if not self._idle.empty():
+            worker = self._idle.get_nowait()
+        else:
+            try:
+                async with asyncio.timeout(self.timeout):
+                    worker = await self._idle.get()
+            except TimeoutError:
+                raise QueryFailed(
+                    503,
+                    f"every query worker stayed busy for {self.timeout:g} s",
+                    hint="retry in a moment",
+                ) from None
+        started = time.monotonic()  # the deadline counts the query's own time only
         request = json.dumps(
             {"query": query, "media": media, "max_rows": max_rows, "limits_link": limits_link}
         ).encode()
         lane = {"long": False}
-        handed_over = False
+        owned = True  # until the worker is back in the pool or handed to the body
         try:
             worker.writer.write(struct.pack("!I", len(request)) + request)
             kind, size = await self._frame(worker, started, lane)
             header = json.loads(await self._read(worker, size, started, lane))
             status = header["status"]
-            handed_over = True  # from here the worker is settled below or by the body
             if status != 200:
+                owned = False
                 self._settle(worker, lane, keep=status in (400, 406))
                 raise _failure(header, self.memory)
+            # What arrives up to _WHOLE bytes: a small answer goes out whole, with its length.
+            parts, received = [], 0
+            while received < _WHOLE:
+                kind, size = await self._frame(worker, started, lane)
+                if kind == b"E":
+                    owned = False
+                    self._settle(worker, lane, keep=True)
+                    return Answer(
+                        header["media"], header["truncated"], header["rows"], b"".join(parts), None
+                    )
+                data = await self._read(worker, size, started, lane)
+                if kind != b"D":  # the worker failed while writing
+                    raise _failure(json.loads(data), self.memory)
+                parts.append(data)
+                received += len(data)
+            owned = False
             return Answer(
                 header["media"],
                 header["truncated"],
                 header["rows"],
+                b"".join(parts),
                 self._body(worker, started, lane),
             )
         except _Stopped as stop:
-            worker.kill()
+            owned = False
             self._release_lane(lane)
             self._replace(worker)
             raise stop.failure from None
         except (asyncio.IncompleteReadError, ConnectionError):
+            owned = False
             self._release_lane(lane)
             code = await self._end_of(worker)
             self._replace(worker)
             raise _died(code, self.memory) from None
-        except BaseException:
-            if not handed_over:
+        finally:
+            if owned:
                 # Cancelled (the client left) or failed here: the worker's state is unknown.
                 self._release_lane(lane)
                 self._replace(worker)
-            raise
 
     async def _body(self, worker: _Worker, started: float, lane: dict) -> AsyncIterator[bytes]:
         finished = False
@@ -539,10 +586,9 @@ class Pool:
                     finished = True
                     break
                 data = await self._read(worker, size, started, lane)
-                if kind == b"D":
-                    yield data
-                else:  # a failure while writing: the answer cannot be finished honestly
+                if kind != b"D":  # a failure while writing: the answer cannot be finished
                     break
+                yield data
         except (_Stopped, asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
@@ -598,7 +644,8 @@ class Pool:
                     )
                 )
             try:
-                return await asyncio.wait_for(worker.reader.readexactly(size), left)
+                async with asyncio.timeout(left):
+                    return await worker.reader.readexactly(size)
             except TimeoutError:
                 continue
 
