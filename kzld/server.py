@@ -13,6 +13,7 @@ import contextlib
 import gc
 import hashlib
 import json
+import logging
 import os
 import re
 import socket
@@ -52,6 +53,7 @@ from kzld.site import (
 from kzld.sparql_worker import CSV, RESULTS_JSON, RESULTS_XML, TSV, Pool, QueryFailed
 
 HTML = "text/html"
+_log = logging.getLogger("kzld.server")
 DUMP_BASE = "https://w3id.org/kzld/dump/"
 OWL_VERSION_IRI = ox.NamedNode("http://www.w3.org/2002/07/owl#versionIRI")
 
@@ -178,15 +180,20 @@ def _quality(offer: str, ranges: list[tuple[str, float]]) -> float:
     return 0.0
 
 
+try:  # TEMPORARY until issue-16's lexer is merged
+    from kzld.sparql_text import check_read_only as _check_read_only
+except ImportError:
+    _check_read_only = None
+
+
 def _refuse_writes(text: str) -> None:
     """Updates, SERVICE, LOAD and FROM are refused by the grammar-exact lexer, before the
     query reaches a worker: no second parser on the hot path."""
     from kzld.errors import UsageError
 
-    try:
-        from kzld.sparql_text import check_read_only
-    except ImportError:  # TEMPORARY until issue-16's lexer is merged
+    if _check_read_only is None:  # TEMPORARY until issue-16's lexer is merged
         return
+    check_read_only = _check_read_only
 
     try:
         check_read_only(text, "the query")
@@ -371,6 +378,11 @@ class Site:
             return err.response()
         except ClientDisconnect:
             return Response(b"", 499)
+        except Exception as err:  # a bug of ours: one line in the log, one for the client
+            _log.error("kzld: error: %s %s: %s: %s", request.method, path, type(err).__name__, err)
+            return HttpError(
+                500, "internal error", hint="the server log has the details"
+            ).response()
 
     async def api(self, request: Request, path: str) -> Response:
         method = request.method
@@ -644,23 +656,40 @@ class Site:
 
 async def _unless_gone(request: Request, work, what: str):
     """The work's result; if the client leaves first, the work is cancelled (a query's
-    worker is killed) and nothing more is done for it."""
-    task = asyncio.ensure_future(work)
-    gone = asyncio.ensure_future(_disconnected(request))
+    worker is killed) and nothing more is done for it. Most answers take milliseconds: the
+    client is watched only after that, and no task is made for the work itself."""
+    me = asyncio.current_task()
+    state: dict = {"gone": False, "watcher": None, "done": False}
+
+    async def watch() -> None:
+        await _disconnected(request)
+        if not state["done"]:
+            state["gone"] = True
+            me.cancel()
+
+    def start() -> None:
+        state["watcher"] = asyncio.ensure_future(watch())
+
+    timer = asyncio.get_running_loop().call_later(0.05, start)
     try:
-        await asyncio.wait({task, gone}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        gone.cancel()
-    if not task.done():
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
-        raise ClientDisconnect()
-    try:
-        return task.result()
+        result = await work
+    except asyncio.CancelledError:
+        if state["gone"]:
+            me.uncancel()
+            raise ClientDisconnect() from None
+        raise
     except QueryFailed as err:
         headers = {"Retry-After": "1"} if err.status == 503 else {}
         raise HttpError(err.status, err.message, err.hint, headers) from None
+    finally:
+        state["done"] = True
+        timer.cancel()
+        if state["watcher"] is not None:
+            state["watcher"].cancel()
+    if state["gone"]:  # left as the work ended: the cancel it asked for is withdrawn
+        me.uncancel()
+        raise ClientDisconnect()
+    return result
 
 
 async def _disconnected(request: Request) -> None:
@@ -926,6 +955,7 @@ class KzldServer:
             access_log=not quiet,
             log_level="warning" if quiet else "info",
             server_header=False,
+            proxy_headers=False,  # no proxy is trusted: the client address is the peer's
             ws="none",
         )
         self.server = uvicorn.Server(self.config)

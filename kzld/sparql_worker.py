@@ -45,6 +45,8 @@ _RESULT_FORMATS = {
 }
 _FRAME = struct.Struct("!cI")  # kind (H header, D data, E end), length
 _CHUNK = 1 << 16
+_WORKER_NICE = 5
+_LONG_NICE = 15  # a query past the quick lane gives way to every other query too
 _WHOLE = 1 << 18  # answers up to this size are sent with a Content-Length, the rest streamed
 
 
@@ -252,6 +254,9 @@ def _worker_main(sock: socket.socket, store: ox.Store, memory: int, prefixes: di
     os.dup2(devnull, 2)
     os.close(devnull)
     guard = _forbid_network()
+    # The server's own process must keep up with every client: a worker gives way to it.
+    with contextlib.suppress(OSError):
+        os.nice(_WORKER_NICE)
     if memory:
         # Room for the query above what the copy of the store already maps.
         _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
@@ -652,7 +657,7 @@ class Pool:
     def _nice(self, worker: _Worker) -> None:
         """A long query yields the processor to short ones; its worker is not reused."""
         with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, worker.pid, 10)
+            os.setpriority(os.PRIO_PROCESS, worker.pid, _LONG_NICE)
             worker.niced = True
 
 

@@ -62,6 +62,8 @@ def serve(
             hint="choose another --port, or --port 0 for a free one",
         ) from None
     bound_host, bound_port = server.server_address[:2]
+    if server.site.publication.note:
+        typer.echo(f"kzld: note: {server.site.publication.note}", err=True)
     typer.echo(f"kzld: serving {len(graph)} triples at http://{bound_host}:{bound_port}/")
     if bound_host not in ("127.0.0.1", "::1", "localhost"):
         typer.echo(
