@@ -33,6 +33,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from kzld.errors import UsageError
 from kzld.formats import FORMATS, JSONLD, NTRIPLES, TURTLE
 from kzld.graph import GENID, KGraph
 from kzld.reconcile_api import MAX_QUERIES, BadQuery, Reconciler
@@ -50,6 +51,7 @@ from kzld.site import (
     page,
     serialize,
 )
+from kzld.sparql_text import check_read_only
 from kzld.sparql_worker import CSV, RESULTS_JSON, RESULTS_XML, TSV, Pool, QueryFailed
 
 HTML = "text/html"
@@ -180,28 +182,21 @@ def _quality(offer: str, ranges: list[tuple[str, float]]) -> float:
     return 0.0
 
 
-try:  # TEMPORARY until issue-16's lexer is merged
-    from kzld.sparql_text import check_read_only as _check_read_only
-except ImportError:
-    _check_read_only = None
-
-
 def _refuse_writes(text: str) -> None:
     """Updates, SERVICE, LOAD and FROM are refused by the grammar-exact lexer, before the
-    query reaches a worker: no second parser on the hot path."""
-    from kzld.errors import UsageError
-
-    if _check_read_only is None:  # TEMPORARY until issue-16's lexer is merged
-        return
-    check_read_only = _check_read_only
-
+    query reaches a worker: no second parser, and no lock, on the hot path."""
     try:
         check_read_only(text, "the query")
     except UsageError as err:
-        message = str(err)
-        if re.search(r"\b(INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY|WITH)\b", message):
-            message += " (SPARQL updates are refused: this endpoint is read-only)"
-        raise HttpError(400, message, hint=getattr(err, "hint", None)) from None
+        message = err.message
+        if any(k in message for k in _UPDATE_WORDS):
+            message = f"SPARQL updates are refused: this endpoint is read-only ({message})"
+        raise HttpError(400, message, hint=err.hint) from None
+
+
+_UPDATE_WORDS = tuple(
+    f" {k} " for k in ("INSERT", "DELETE", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH")
+)
 
 
 # --- what a build published -----------------------------------------------------------------

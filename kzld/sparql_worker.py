@@ -33,6 +33,8 @@ from html import escape
 
 import pyoxigraph as ox
 
+from kzld.sandbox import forbid_outbound_network
+
 RESULTS_JSON = "application/sparql-results+json"
 RESULTS_XML = "application/sparql-results+xml"
 CSV = "text/csv"
@@ -253,7 +255,9 @@ def _worker_main(sock: socket.socket, store: ox.Store, memory: int, prefixes: di
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     os.close(devnull)
-    guard = _forbid_network()
+    # The second guard, under the lexer's: the kernel refuses this process any socket
+    # but its Unix one, so not even a lexer bug lets a query reach the network.
+    guard = forbid_outbound_network()
     # The server's own process must keep up with every client: a worker gives way to it.
     with contextlib.suppress(OSError):
         os.nice(_WORKER_NICE)
@@ -283,15 +287,6 @@ def _worker_main(sock: socket.socket, store: ox.Store, memory: int, prefixes: di
         except Exception as err:  # the query's own failure, told to the client
             _send_header(sock, {"status": 500, "message": f"the query failed: {err}"})
             return
-
-
-def _forbid_network() -> str | None:
-    """The OS-level guard against outbound connections, where the platform has one."""
-    try:
-        from kzld.sandbox import forbid_outbound_network
-    except ImportError:  # pragma: no cover - the sandbox module is not there yet
-        return None
-    return forbid_outbound_network()
 
 
 def _mapped_bytes() -> int:

@@ -498,3 +498,42 @@ def test_serve_imports_uvicorn_and_no_other_command_does():
         timeout=60,
     )
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+# --- the second guard: the worker process itself cannot reach the network -----------------------
+
+
+def test_a_worker_cannot_connect_even_when_the_lexer_is_bypassed(graph):
+    import asyncio
+
+    from kzld.sparql_worker import Pool, QueryFailed
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(1.0)
+    remote = f"http://127.0.0.1:{listener.getsockname()[1]}/sparql"
+    media = {"solutions": "application/sparql-results+json", "boolean": None, "graph": None}
+
+    async def run() -> tuple[str | None, object]:
+        pool = Pool(graph.store(), workers=2, long_lanes=1, timeout=5, quick=5)
+        await pool.start()
+        try:
+            # Straight to the pool: no lexer between this SERVICE and pyoxigraph.
+            query = f"SELECT * WHERE {{ SERVICE <{remote}> {{ ?s ?p ?o }} }}"
+            try:
+                answer = await pool.run(query, media, 10, "x")
+                outcome = answer.head
+            except QueryFailed as err:
+                outcome = err
+            return pool.guard, outcome
+        finally:
+            await pool.close()
+
+    try:
+        guard, outcome = asyncio.run(run())
+        if guard is None:
+            pytest.skip("this platform offers neither seccomp nor Landlock")
+        assert isinstance(outcome, QueryFailed) and outcome.status == 500
+        with pytest.raises(TimeoutError):
+            listener.accept()  # nothing reached the listener
+    finally:
+        listener.close()
