@@ -33,7 +33,6 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from kzld.errors import UsageError
 from kzld.formats import FORMATS, JSONLD, NTRIPLES, TURTLE
 from kzld.graph import GENID, KGraph
 from kzld.reconcile_api import MAX_QUERIES, BadQuery, Reconciler
@@ -51,7 +50,6 @@ from kzld.site import (
     page,
     serialize,
 )
-from kzld.sparql_text import check_read_only
 from kzld.sparql_worker import CSV, RESULTS_JSON, RESULTS_XML, TSV, Pool, QueryFailed
 
 HTML = "text/html"
@@ -180,23 +178,6 @@ def _quality(offer: str, ranges: list[tuple[str, float]]) -> float:
         if matches:
             return max(matches)
     return 0.0
-
-
-def _refuse_writes(text: str) -> None:
-    """Updates, SERVICE, LOAD and FROM are refused by the grammar-exact lexer, before the
-    query reaches a worker: no second parser, and no lock, on the hot path."""
-    try:
-        check_read_only(text, "the query")
-    except UsageError as err:
-        message = err.message
-        if any(k in message for k in _UPDATE_WORDS):
-            message = f"SPARQL updates are refused: this endpoint is read-only ({message})"
-        raise HttpError(400, message, hint=err.hint) from None
-
-
-_UPDATE_WORDS = tuple(
-    f" {k} " for k in ("INSERT", "DELETE", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH")
-)
 
 
 # --- what a build published -----------------------------------------------------------------
@@ -486,7 +467,6 @@ class Site:
                     hint="GET /sparql?query=... or POST a form or a query body",
                 )
             text = params["query"][0]
-        _refuse_writes(text)
         media = _media_offers(params, request.headers.get("accept"))
         answer = await _unless_gone(
             request,
@@ -870,12 +850,12 @@ class _Protocol(HttpToolsProtocol):
         idle = self.cycle is None or self.cycle.response_complete
         if idle and self._header_timer is None:
             self._arm()  # the first bytes of a next request on a kept-alive connection
-        if self._header_timer is not None:
+        in_headers = self._header_timer is not None
+        super().data_received(data)
+        if in_headers and self._header_timer is not None:  # the headers go on past this data
             self._header_bytes += len(data)
             if self._header_bytes > self.limits.max_header:
                 self._refuse(431, "Request Header Fields Too Large", "request headers too large")
-                return
-        super().data_received(data)
 
     def on_headers_complete(self) -> None:
         self._disarm()

@@ -33,7 +33,9 @@ from html import escape
 
 import pyoxigraph as ox
 
+from kzld.errors import UsageError
 from kzld.sandbox import forbid_outbound_network
+from kzld.sparql_text import check_read_only
 
 RESULTS_JSON = "application/sparql-results+json"
 RESULTS_XML = "application/sparql-results+xml"
@@ -162,6 +164,11 @@ def _answer(store: ox.Store, request: dict, sock: socket.socket, prefixes: dict)
     media_for = request["media"]
     cap = request["max_rows"]
     out = _Writer(sock)
+    refusal = _refusal(request["query"])
+    if refusal is not None:
+        out.header(refusal)
+        out.flush()
+        return
     try:
         result = store.query(request["query"])
     except SyntaxError as err:
@@ -222,6 +229,22 @@ def _answer(store: ox.Store, request: dict, sock: socket.socket, prefixes: dict)
             ox.serialize(triples, out, format=fmt)
     out.end()
 
+
+def _refusal(text: str) -> dict | None:
+    """Updates, SERVICE, LOAD and FROM, refused by the grammar-exact lexer before
+    pyoxigraph sees the text: no second parser and no lock, and in the worker, so a long
+    query's lexing holds up no other client."""
+    try:
+        check_read_only(text, "the query")
+    except UsageError as err:
+        message = err.message
+        if any(f" {word} " in message for word in _UPDATES):
+            message = f"SPARQL updates are refused: this endpoint is read-only ({message})"
+        return {"status": 400, "message": message, "hint": err.hint}
+    return None
+
+
+_UPDATES = ("INSERT", "DELETE", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH")
 
 _GRAPH_FORMATS = {
     "text/turtle": ox.RdfFormat.TURTLE,
@@ -667,7 +690,7 @@ def _failure(header: dict, memory: int) -> QueryFailed:
         return QueryFailed(406, "none of the accepted media types can be produced", header["kind"])
     if status == 507:
         return _memory_failure(memory)
-    return QueryFailed(status, header.get("message", "the query failed"))
+    return QueryFailed(status, header.get("message", "the query failed"), header.get("hint"))
 
 
 def _memory_failure(memory: int) -> QueryFailed:

@@ -503,10 +503,14 @@ def test_serve_imports_uvicorn_and_no_other_command_does():
 # --- the second guard: the worker process itself cannot reach the network -----------------------
 
 
-def test_a_worker_cannot_connect_even_when_the_lexer_is_bypassed(graph):
+def test_a_worker_cannot_connect_even_when_the_lexer_is_bypassed(graph, monkeypatch):
     import asyncio
 
+    import kzld.sparql_worker
     from kzld.sparql_worker import Pool, QueryFailed
+
+    # As if the lexer had a bug: the workers forked below let everything through.
+    monkeypatch.setattr(kzld.sparql_worker, "check_read_only", lambda *_args: None)
 
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(1.0)
@@ -517,7 +521,6 @@ def test_a_worker_cannot_connect_even_when_the_lexer_is_bypassed(graph):
         pool = Pool(graph.store(), workers=2, long_lanes=1, timeout=5, quick=5)
         await pool.start()
         try:
-            # Straight to the pool: no lexer between this SERVICE and pyoxigraph.
             query = f"SELECT * WHERE {{ SERVICE <{remote}> {{ ?s ?p ?o }} }}"
             try:
                 answer = await pool.run(query, media, 10, "x")
@@ -537,3 +540,40 @@ def test_a_worker_cannot_connect_even_when_the_lexer_is_bypassed(graph):
             listener.accept()  # nothing reached the listener
     finally:
         listener.close()
+
+
+def test_a_long_query_holds_up_no_other_client(server):
+    long_query = (
+        "SELECT * WHERE { "
+        + " ".join(f'?s{i} <http://example.org/p{i}> "value {i}" .' for i in range(2500))
+        + " } LIMIT 1"
+    ).encode()
+    assert len(long_query) > 80_000
+
+    def post():
+        return server.request(
+            "POST", "/sparql", long_query, {"Content-Type": "application/sparql-query"}
+        )
+
+    posts = [in_background(post) for _ in range(3)]
+    try:
+        for _ in range(3):
+            started = time.monotonic()
+            assert server.sparql(ASK)[0] == 200
+            assert time.monotonic() - started < 0.5
+    finally:
+        for thread, _ in posts:
+            thread.join(30)
+    assert all(box["result"][0] in (200, 503) for _, box in posts)
+
+
+def test_head_gives_the_length_without_the_body(publication_server, published):
+    conn = publication_server.connection()
+    try:
+        conn.request("HEAD", "/kzld.nt")
+        response = conn.getresponse()
+        assert response.status == 200
+        assert int(response.headers["Content-Length"]) == (published / "kzld.nt").stat().st_size
+        assert response.read() == b""
+    finally:
+        conn.close()
