@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import re
+import signal
 import socket
 import tempfile
 import threading
@@ -50,7 +51,15 @@ from kzld.site import (
     page,
     serialize,
 )
-from kzld.sparql_worker import CSV, RESULTS_JSON, RESULTS_XML, TSV, Pool, QueryFailed
+from kzld.sparql_worker import (
+    CSV,
+    RESULTS_JSON,
+    RESULTS_XML,
+    TSV,
+    Pool,
+    QueryFailed,
+    die_with_parent,
+)
 
 HTML = "text/html"
 _log = logging.getLogger("kzld.server")
@@ -99,7 +108,8 @@ class Limits:
     quick: float = 1.0  # seconds a query may run while every long lane is taken
     max_rows: int = 10_000  # solutions or triples in one answer; more are cut off
     memory: int = 1024  # MiB one query may allocate (503 beyond)
-    workers: int = 4  # SPARQL worker processes
+    fronts: int = 1  # processes that accept connections, each with its own workers
+    workers: int = 4  # SPARQL worker processes of each front
     long_queries: int = 2  # queries that may run past `quick` at once
     max_body: int = 1 << 20  # bytes in a POST body (413 beyond)
     max_url: int = 16_384  # bytes in the request target (414 beyond)
@@ -302,23 +312,27 @@ class Site:
             for t in graph.triples
             if t.predicate == OWL_VERSION_IRI and t.subject.value == ONTOLOGY_IRI
         }
-        store = graph.store()
-        prefixes = dict(PREFIXES)
-        # Forked now, before any thread: every worker is a copy of this process's store.
-        self.pool = Pool(
-            store,
-            workers=limits.workers,
-            long_lanes=limits.long_queries,
-            timeout=limits.timeout,
-            quick=limits.quick,
-            memory=limits.memory << 20,
-            prefixes=prefixes,
-        )
+        self.store = graph.store()
+        self.pool: Pool | None = None  # forked in each serving process: fork_workers()
         svg = timeline_svg(self.index, self.link, standalone=False)
         downloads = [f"/kzld{f.extension}" for f in FORMATS]
         self.landing = landing_html(self.index, self.link, downloads, svg, "/ontology", "/")
         self.ontology_page = ontology_html(self.index, "/")
         self.timeline = timeline_svg(self.index, self.link)
+
+    def fork_workers(self) -> None:
+        """The SPARQL workers of this process, forked before it starts any thread: every
+        worker is a copy of this process's store."""
+        limits = self.limits
+        self.pool = Pool(
+            self.store,
+            workers=limits.workers,
+            long_lanes=limits.long_queries,
+            timeout=limits.timeout,
+            quick=limits.quick,
+            memory=limits.memory << 20,
+            prefixes=dict(PREFIXES),
+        )
 
     @staticmethod
     def link(node: ox.NamedNode) -> str | None:
@@ -331,6 +345,11 @@ class Site:
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
         await self.pool.start()
+        if self.pool.guard is None:
+            _log.warning(
+                "kzld: note: this platform has neither seccomp nor Landlock: the lexer alone "
+                "keeps SPARQL queries from the network"
+            )
         try:
             yield
         finally:
@@ -915,9 +934,6 @@ class KzldServer:
         else:
             published = Publication(publication)
         self.site = Site(graph, self.limits, published)
-        # The loaded graph lives as long as the server: the collector need not scan it.
-        gc.collect()
-        gc.freeze()
         protocol = type("KzldProtocol", (_Protocol,), {"limits": self.limits})
         self.config = uvicorn.Config(
             make_app(self.site),
@@ -937,13 +953,46 @@ class KzldServer:
         self._thread: threading.Thread | None = None
 
     def serve_forever(self) -> None:
+        """Serve until interrupted, in `limits.fronts` processes that share the listening
+        socket, each with its own workers: Python's share of the processors grows with
+        them."""
+        children = []
         try:
-            self.server.run(sockets=[self.socket])
+            for _ in range(self.limits.fronts - 1):
+                pid = os.fork()
+                if pid == 0:
+                    code = 0
+                    try:
+                        die_with_parent()
+                        self._run()
+                    except BaseException:
+                        code = 1
+                    finally:
+                        os._exit(code)
+                children.append(pid)
+            self._run()
         finally:
+            for pid in children:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGTERM)
+            for pid in children:
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, 0)
             self.close()
+
+    def _run(self) -> None:
+        self._prepare()
+        self.server.run(sockets=[self.socket])
+
+    def _prepare(self) -> None:
+        self.site.fork_workers()
+        # The loaded graph lives as long as the server: the collector need not scan it.
+        gc.collect()
+        gc.freeze()
 
     def start(self) -> None:
         """Serve on a background thread (for tests and benchmarks); returns when ready."""
+        self._prepare()
         self._thread = threading.Thread(target=self.server.run, args=([self.socket],))
         self._thread.daemon = True
         self._thread.start()

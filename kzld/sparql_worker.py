@@ -271,7 +271,7 @@ def _recv_exactly(sock: socket.socket, size: int) -> bytes | None:
 
 def _worker_main(sock: socket.socket, store: ox.Store, memory: int, prefixes: dict) -> None:
     """A worker's life: guard the process, then answer queries until the socket closes."""
-    _die_with_parent()
+    die_with_parent()
     # Quiet: an allocation failing at the cap makes Rust print a backtrace; the server
     # says what happened.
     faulthandler.disable()
@@ -317,7 +317,7 @@ def _mapped_bytes() -> int:
         return int(statm.read().split()[0]) * resource.getpagesize()
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """SIGKILL when the parent dies: no worker outlives its server."""
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None, use_errno=True)
@@ -329,7 +329,7 @@ def _die_with_parent() -> None:
 
 def _zygote_main(control: socket.socket, store: ox.Store, memory: int, prefixes: dict) -> None:
     """Fork a worker for each request on the control socket; report each worker's end."""
-    _die_with_parent()
+    die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     # A worker's end wakes the loop at once: SIGCHLD writes to this pipe.

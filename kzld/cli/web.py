@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -48,6 +49,7 @@ def serve(
     paths = data_paths(data) if data or publication is None else [publication / "kzld.nt"]
     graph = load_graph(paths, prepare_store=True)
     limits = Limits(
+        fronts=min(os.cpu_count() or 1, 4),
         timeout=timeout,
         max_rows=max_rows,
         workers=workers,
