@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import ctypes
 import faulthandler
+import functools
 import json
 import os
 import resource
@@ -49,7 +50,6 @@ _RESULT_FORMATS = {
 }
 _FRAME = struct.Struct("!cI")  # kind (H header, D data, E end), length
 _CHUNK = 1 << 16
-_WORKER_NICE = 5
 _LONG_NICE = 15  # a query past the quick lane gives way to every other query too
 _WHOLE = 1 << 18  # answers up to this size are sent with a Content-Length, the rest streamed
 
@@ -233,7 +233,19 @@ def _answer(store: ox.Store, request: dict, sock: socket.socket, prefixes: dict)
 def _refusal(text: str) -> dict | None:
     """Updates, SERVICE, LOAD and FROM, refused by the grammar-exact lexer before
     pyoxigraph sees the text: no second parser and no lock, and in the worker, so a long
-    query's lexing holds up no other client."""
+    query's lexing holds up no other client. Clients send the same queries again and
+    again: the verdicts on short ones are remembered."""
+    if len(text) <= 4096:
+        return _short_refusal(text)
+    return _lex(text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _short_refusal(text: str) -> dict | None:
+    return _lex(text)
+
+
+def _lex(text: str) -> dict | None:
     try:
         check_read_only(text, "the query")
     except UsageError as err:
@@ -281,9 +293,6 @@ def _worker_main(sock: socket.socket, store: ox.Store, memory: int, prefixes: di
     # The second guard, under the lexer's: the kernel refuses this process any socket
     # but its Unix one, so not even a lexer bug lets a query reach the network.
     guard = forbid_outbound_network()
-    # The server's own process must keep up with every client: a worker gives way to it.
-    with contextlib.suppress(OSError):
-        os.nice(_WORKER_NICE)
     if memory:
         # Room for the query above what the copy of the store already maps.
         _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
