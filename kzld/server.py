@@ -928,12 +928,18 @@ class KzldServer:
         self.socket = socket.create_server((host, port), family=family, backlog=self.limits.backlog)
         self.server_address = self.socket.getsockname()[:2]
         self._scratch = None
-        if publication is None:
-            self._scratch = tempfile.TemporaryDirectory(prefix="kzld-serve-")
-            published = build_publication(graph, Path(self._scratch.name) / "public")
-        else:
-            published = Publication(publication)
-        self.site = Site(graph, self.limits, published)
+        try:
+            if publication is None:
+                self._scratch = tempfile.TemporaryDirectory(prefix="kzld-serve-")
+                published = build_publication(graph, Path(self._scratch.name) / "public")
+            else:
+                published = Publication(publication)
+            self.site = Site(graph, self.limits, published)
+        except BaseException:
+            self.socket.close()
+            if self._scratch is not None:
+                self._scratch.cleanup()
+            raise
         protocol = type("KzldProtocol", (_Protocol,), {"limits": self.limits})
         self.config = uvicorn.Config(
             make_app(self.site),
