@@ -31,11 +31,13 @@ def serve(
         typer.Option(
             "--publication",
             help="Folder of a `kzld build` whose files to serve byte for byte (and whose "
-            "kzld.nt to query, unless --data is given). Default: build one in memory.",
+            "kzld.nt to query, unless --data is given). Default: one built at start.",
             show_default=False,
         ),
     ] = None,
-    workers: Annotated[int, typer.Option("--workers", help="SPARQL worker processes.", min=2)] = 4,
+    workers: Annotated[
+        int, typer.Option("--workers", help="SPARQL worker processes per core.", min=2)
+    ] = 4,
     memory: Annotated[
         int, typer.Option("--memory", help="MiB one SPARQL query may allocate.", min=64)
     ] = 1024,
