@@ -10,7 +10,6 @@ import json
 import socket
 import subprocess
 import sys
-import threading
 from pathlib import Path
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -43,20 +42,17 @@ class Server:
     def __init__(self, graph, **limits):
         self.httpd = make_server(graph, "127.0.0.1", 0, Limits(**limits), quiet=True)
         self.host, self.port = self.httpd.server_address[:2]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
+        self.httpd.start()
 
     def stop(self):
         self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join()
 
     def request(self, method, target, body=None, headers=None):
         conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
         try:
             conn.request(method, target, body=body, headers=headers or {})
             response = conn.getresponse()
-            return response.status, dict(response.getheaders()), response.read()
+            return response.status, response.headers, response.read()
         finally:
             conn.close()
 

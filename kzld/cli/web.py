@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -25,6 +26,21 @@ def serve(
     max_rows: Annotated[
         int, typer.Option("--max-rows", help="Rows or triples in one SPARQL answer.", min=1)
     ] = 10_000,
+    publication: Annotated[
+        Path | None,
+        typer.Option(
+            "--publication",
+            help="Folder of a `kzld build` whose files to serve byte for byte (and whose "
+            "kzld.nt to query, unless --data is given). Default: one built at start.",
+            show_default=False,
+        ),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option("--workers", help="SPARQL worker processes per core.", min=2)
+    ] = 4,
+    memory: Annotated[
+        int, typer.Option("--memory", help="MiB one SPARQL query may allocate.", min=64)
+    ] = 1024,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not log requests.")] = False,
 ) -> None:
     """Serve the graph read-only: /sparql, /id/... pages and RDF, /reconcile (Ctrl-C stops
@@ -33,25 +49,33 @@ def serve(
     from kzld.graph import load_graph
     from kzld.server import Limits, make_server
 
-    graph = load_graph(data_paths(data), prepare_store=True)
+    paths = data_paths(data) if data or publication is None else [publication / "kzld.nt"]
+    graph = load_graph(paths, prepare_store=True)
+    limits = Limits(
+        fronts=min(os.cpu_count() or 1, 4),
+        timeout=timeout,
+        max_rows=max_rows,
+        workers=workers,
+        long_queries=max(1, workers // 2),
+        memory=memory,
+    )
     try:
-        server = make_server(graph, host, port, Limits(timeout=timeout, max_rows=max_rows), quiet)
+        server = make_server(graph, host, port, limits, quiet, publication)
     except OSError as err:
         raise UsageError(
             f"cannot listen on {host}:{port}: {err.strerror or err}",
             hint="choose another --port, or --port 0 for a free one",
         ) from None
     bound_host, bound_port = server.server_address[:2]
+    if server.site.publication.note:
+        typer.echo(f"kzld: note: {server.site.publication.note}", err=True)
     typer.echo(f"kzld: serving {len(graph)} triples at http://{bound_host}:{bound_port}/")
     if bound_host not in ("127.0.0.1", "::1", "localhost"):
         typer.echo(
             f"kzld: note: listening on {bound_host}: reachable from other machines", err=True
         )
     typer.echo("  /sparql  /id/{kind}/{name}  /reconcile  /ontology  /timeline.svg  (Ctrl-C stops)")
-    try:
-        server.serve_forever()  # Ctrl-C ends the run with exit code 130, as for any command
-    finally:
-        server.server_close()
+    server.serve_forever()  # Ctrl-C ends the run with exit code 130, as for any command
 
 
 @app.command()

@@ -1,0 +1,719 @@
+"""SPARQL in worker processes that can be stopped: each query runs in a process forked from
+a copy of the loaded store, under a hard deadline and a memory cap; past either the process
+is killed (never abandoned) and a fresh one takes its place.
+
+One single-threaded "zygote" process is forked before the server starts any thread; it
+holds the store and forks every worker, so a worker is a cheap copy-on-write copy whatever
+the size of the data, and no fork ever happens in the threaded server. The server talks to
+each worker over its own Unix socket; the zygote tells it how each worker ended.
+
+Lanes: at most ``long_lanes`` queries may run past ``quick`` seconds; the other workers only
+ever run a query for ``quick`` seconds. So however many runaway queries arrive, short
+queries (an ASK, a lookup) always find a worker within about ``quick`` seconds; a query
+that needs longer when every long lane is taken is stopped and told so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import faulthandler
+import functools
+import json
+import os
+import resource
+import select
+import signal
+import socket
+import struct
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from html import escape
+
+import pyoxigraph as ox
+
+from kzld.errors import UsageError
+from kzld.sandbox import forbid_outbound_network
+from kzld.sparql_text import check_read_only
+
+RESULTS_JSON = "application/sparql-results+json"
+RESULTS_XML = "application/sparql-results+xml"
+CSV = "text/csv"
+TSV = "text/tab-separated-values"
+_RESULT_FORMATS = {
+    RESULTS_JSON: ox.QueryResultsFormat.JSON,
+    RESULTS_XML: ox.QueryResultsFormat.XML,
+    CSV: ox.QueryResultsFormat.CSV,
+    TSV: ox.QueryResultsFormat.TSV,
+}
+_FRAME = struct.Struct("!cI")  # kind (H header, D data, E end), length
+_CHUNK = 1 << 16
+_LONG_NICE = 15  # a query past the quick lane gives way to every other query too
+_WHOLE = 1 << 18  # answers up to this size are sent with a Content-Length, the rest streamed
+
+
+class QueryFailed(Exception):
+    """A query that got no answer: the HTTP status, a one-line message, a hint."""
+
+    def __init__(self, status: int, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.hint = hint
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The start of an answer: its media type, whether the row cap cut it, and its bytes,
+    which keep coming from the worker while the caller sends them on."""
+
+    media: str
+    truncated: bool
+    rows: int
+    head: bytes  # the whole answer when rest is None
+    rest: AsyncIterator[bytes] | None
+
+
+# --- the worker process ---------------------------------------------------------------------
+
+
+class _Writer:
+    """A file for pyoxigraph's serializers that frames what they write; a small answer
+    (header, data, end) leaves in one send."""
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self.pending = bytearray()
+
+    def header(self, header: dict) -> None:
+        data = json.dumps(header).encode()
+        self.pending += _FRAME.pack(b"H", len(data)) + data
+
+    def write(self, data: bytes) -> int:
+        for start in range(0, len(data), _CHUNK):
+            piece = data[start : start + _CHUNK]
+            self.pending += _FRAME.pack(b"D", len(piece))
+            self.pending += piece
+        if len(self.pending) >= _CHUNK:
+            self.flush()
+        return len(data)
+
+    def flush(self) -> None:
+        if self.pending:
+            self.sock.sendall(self.pending)
+            self.pending = bytearray()
+
+    def end(self) -> None:
+        self.pending += _FRAME.pack(b"E", 0)
+        self.flush()
+
+
+class _Rows:
+    """A file for the TSV serializer that keeps the header and the first ``cap`` rows, and
+    stops the evaluation at the row after them: TSV writes one solution a line."""
+
+    class Full(Exception):
+        pass
+
+    def __init__(self, cap: int):
+        self.cap = cap
+        self.parts: list[bytes] = []
+        self.lines = 0
+        self.truncated = False
+
+    def write(self, data: bytes) -> int:
+        data = bytes(data)
+        newlines = data.count(b"\n")
+        if self.lines + newlines > self.cap:  # line 0 is the header
+            keep = self.cap + 1 - self.lines
+            end = -1
+            for _ in range(keep):
+                end = data.index(b"\n", end + 1)
+            self.parts.append(data[: end + 1])
+            self.lines = self.cap + 1
+            self.truncated = True
+            raise self.Full()
+        self.parts.append(data)
+        self.lines += newlines
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
+def _note(cap: int, what: str) -> str:
+    return f"kzld: answer cut at {cap} {what}; page with LIMIT and OFFSET for the rest"
+
+
+def _linked(body: bytes, media: str, link: str, cap: int) -> bytes:
+    """A results document that says in its head it was cut: the formats' own "link" to
+    metadata (SPARQL 1.1 JSON and XML results), pointing at the server's limits page; XML
+    also carries the sentence as a comment."""
+    if media == RESULTS_JSON:
+        end = body.index(b"]", body.index(b'"vars":['))
+        return body[: end + 1] + b',"link":' + json.dumps([link]).encode() + body[end + 1 :]
+    end = body.index(b"</head>")
+    note = f"<!-- {_note(cap, 'rows')} -->".encode()
+    return body[:end] + f'<link href="{escape(link)}"/>'.encode() + body[end:] + note
+
+
+def _answer(store: ox.Store, request: dict, sock: socket.socket, prefixes: dict) -> None:
+    """Evaluate one query and send its header, its data frames and the end frame."""
+    media_for = request["media"]
+    cap = request["max_rows"]
+    out = _Writer(sock)
+    refusal = _refusal(request["query"])
+    if refusal is not None:
+        out.header(refusal)
+        out.flush()
+        return
+    try:
+        result = store.query(request["query"])
+    except SyntaxError as err:
+        out.header({"status": 400, "message": f"SPARQL syntax error: {err}"})
+        out.flush()
+        return
+    if isinstance(result, ox.QueryBoolean):
+        media = media_for.get("boolean")
+        if media is None:
+            out.header({"status": 406, "kind": "boolean"})
+            out.flush()
+            return
+        out.header({"status": 200, "media": media, "truncated": False, "rows": 1})
+        result.serialize(out, format=_RESULT_FORMATS[media])
+    elif isinstance(result, ox.QuerySolutions):
+        media = media_for.get("solutions")
+        if media is None:
+            out.header({"status": 406, "kind": "solutions"})
+            out.flush()
+            return
+        rows = _Rows(cap)
+        with contextlib.suppress(_Rows.Full):
+            result.serialize(rows, format=ox.QueryResultsFormat.TSV)
+        del result
+        tsv = b"".join(rows.parts)
+        head = {"status": 200, "media": media, "truncated": rows.truncated}
+        out.header(head | {"rows": max(0, rows.lines - 1)})
+        if media == TSV:  # CSV and TSV have no room for a note: the header says it
+            out.write(tsv)
+        else:
+            parsed = ox.parse_query_results(tsv, format=ox.QueryResultsFormat.TSV)
+            if rows.truncated and media != CSV:
+                body = parsed.serialize(format=_RESULT_FORMATS[media])
+                out.write(_linked(body, media, request["limits_link"], cap))
+            else:
+                parsed.serialize(out, format=_RESULT_FORMATS[media])
+    else:
+        media = media_for.get("graph")
+        if media is None:
+            out.header({"status": 406, "kind": "graph"})
+            out.flush()
+            return
+        triples: list[ox.Triple] = []
+        truncated = False
+        for triple in result:
+            if len(triples) == cap:
+                truncated = True
+                break
+            triples.append(triple)
+        del result
+        out.header({"status": 200, "media": media, "truncated": truncated, "rows": len(triples)})
+        if truncated and media != "application/ld+json":  # JSON-LD has no comments
+            out.write(f"# {_note(cap, 'triples')}\n".encode())
+        fmt = _GRAPH_FORMATS[media]
+        if fmt == ox.RdfFormat.TURTLE:
+            ox.serialize(triples, out, format=fmt, prefixes=prefixes)
+        else:
+            ox.serialize(triples, out, format=fmt)
+    out.end()
+
+
+def _refusal(text: str) -> dict | None:
+    """Updates, SERVICE, LOAD and FROM, refused by the grammar-exact lexer before
+    pyoxigraph sees the text: no second parser and no lock, and in the worker, so a long
+    query's lexing holds up no other client. Clients send the same queries again and
+    again: the verdicts on short ones are remembered."""
+    if len(text) <= 4096:
+        return _short_refusal(text)
+    return _lex(text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _short_refusal(text: str) -> dict | None:
+    return _lex(text)
+
+
+def _lex(text: str) -> dict | None:
+    try:
+        check_read_only(text, "the query")
+    except UsageError as err:
+        message = err.message
+        if any(f" {word} " in message for word in _UPDATES):
+            message = f"SPARQL updates are refused: this endpoint is read-only ({message})"
+        return {"status": 400, "message": message, "hint": err.hint}
+    return None
+
+
+_UPDATES = ("INSERT", "DELETE", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH")
+
+_GRAPH_FORMATS = {
+    "text/turtle": ox.RdfFormat.TURTLE,
+    "application/n-triples": ox.RdfFormat.N_TRIPLES,
+    "application/ld+json": ox.RdfFormat.JSON_LD,
+}
+
+
+def _send_header(sock: socket.socket, header: dict) -> None:
+    data = json.dumps(header).encode()
+    sock.sendall(_FRAME.pack(b"H", len(data)) + data)
+
+
+def _recv_exactly(sock: socket.socket, size: int) -> bytes | None:
+    parts, left = [], size
+    while left:
+        piece = sock.recv(left)
+        if not piece:
+            return None
+        parts.append(piece)
+        left -= len(piece)
+    return b"".join(parts)
+
+
+def _worker_main(sock: socket.socket, store: ox.Store, memory: int, prefixes: dict) -> None:
+    """A worker's life: guard the process, then answer queries until the socket closes."""
+    die_with_parent()
+    # Quiet: an allocation failing at the cap makes Rust print a backtrace; the server
+    # says what happened.
+    faulthandler.disable()
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    # The second guard, under the lexer's: the kernel refuses this process any socket
+    # but its Unix one, so not even a lexer bug lets a query reach the network.
+    guard = forbid_outbound_network()
+    if memory:
+        # Room for the query above what the copy of the store already maps.
+        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        limit = _mapped_bytes() + memory
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    _send_header(sock, {"status": 0, "guard": guard})
+    while True:
+        head = _recv_exactly(sock, 4)
+        if head is None:
+            return
+        data = _recv_exactly(sock, struct.unpack("!I", head)[0])
+        if data is None:
+            return
+        request = json.loads(data)
+        try:
+            _answer(store, request, sock, prefixes)
+        except MemoryError:
+            _send_header(sock, {"status": 507})
+            return
+        except (BrokenPipeError, ConnectionResetError):
+            return
+        except Exception as err:  # the query's own failure, told to the client
+            _send_header(sock, {"status": 500, "message": f"the query failed: {err}"})
+            return
+
+
+def _mapped_bytes() -> int:
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        return int(statm.read().split()[0]) * resource.getpagesize()
+
+
+def die_with_parent() -> None:
+    """SIGKILL when the parent dies: no worker outlives its server."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+# --- the zygote --------------------------------------------------------------------------------
+
+
+def _zygote_main(control: socket.socket, store: ox.Store, memory: int, prefixes: dict) -> None:
+    """Fork a worker for each request on the control socket; report each worker's end."""
+    die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # A worker's end wakes the loop at once: SIGCHLD writes to this pipe.
+    wake, wake_write = os.pipe()
+    os.set_blocking(wake_write, False)
+    signal.set_wakeup_fd(wake_write)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    while True:
+        ready, _, _ = select.select([control, wake], [], [])
+        if wake in ready:
+            os.read(wake, 512)
+        _reap(control)
+        if control not in ready:
+            continue
+        message = control.recv(64)
+        if not message:
+            return  # the server is gone
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                control.close()
+                ours.close()
+                os.close(wake)
+                os.close(wake_write)
+                signal.set_wakeup_fd(-1)
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                _worker_main(theirs, store, memory, prefixes)
+            except BaseException:
+                code = 1
+            finally:
+                os._exit(code)
+        theirs.close()
+        socket.send_fds(control, [b"W" + struct.pack("!i", pid)], [ours.fileno()])
+        ours.close()
+
+
+def _reap(control: socket.socket) -> None:
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        code = os.waitstatus_to_exitcode(status)
+        with contextlib.suppress(OSError):
+            control.send(b"X" + struct.pack("!ii", pid, code))
+
+
+# --- the pool, in the server's event loop ------------------------------------------------------
+
+
+class _Worker:
+    def __init__(self, pid: int, sock: socket.socket):
+        self.pid = pid
+        self.sock = sock
+        self.pidfd: int | None = None
+        with contextlib.suppress(OSError, AttributeError):
+            self.pidfd = os.pidfd_open(pid)
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+        self.killed = False
+        self.niced = False
+
+    def kill(self) -> None:
+        if self.killed:
+            return
+        self.killed = True
+        with contextlib.suppress(OSError):
+            if self.pidfd is not None:
+                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            else:
+                os.kill(self.pid, signal.SIGKILL)
+        self.close()
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        else:
+            self.sock.close()
+        if self.pidfd is not None:
+            os.close(self.pidfd)
+            self.pidfd = None
+
+
+class Pool:
+    """Worker processes for SPARQL queries, with a quick and a long lane."""
+
+    def __init__(
+        self,
+        store: ox.Store,
+        *,
+        workers: int = 4,
+        long_lanes: int = 2,
+        timeout: float = 10.0,
+        quick: float = 1.0,
+        memory: int = 1 << 30,
+        prefixes: dict[str, str] | None = None,
+    ):
+        if not 0 < long_lanes < workers:
+            raise ValueError("long lanes must leave at least one worker for quick queries")
+        self.size = workers
+        self.long_lanes = long_lanes
+        self.timeout = timeout
+        self.quick = min(quick, timeout)
+        self.memory = memory
+        self.guard: str | None = None
+        self._long = 0
+        self._idle: asyncio.Queue[_Worker] | None = None
+        self._ends: dict[int, int] = {}
+        self._ended: asyncio.Event | None = None  # made in the loop, in start()
+        control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                control.close()
+                _zygote_main(theirs, store, memory, prefixes or {})
+            except BaseException:
+                code = 1
+            finally:
+                os._exit(code)
+        theirs.close()
+        self.zygote = pid
+        self._control = control
+        self._spawned: asyncio.Queue | None = None
+
+    # The zygote's messages: a new worker (with its socket) or a worker's end.
+    def _on_control(self) -> None:
+        try:
+            message, fds, _flags, _addr = socket.recv_fds(self._control, 64, 1)
+        except BlockingIOError:
+            return
+        except OSError:
+            message, fds = b"", []
+        if not message:
+            asyncio.get_running_loop().remove_reader(self._control.fileno())
+            return
+        if message[:1] == b"W":
+            (pid,) = struct.unpack("!i", message[1:5])
+            self._spawned.put_nowait(_Worker(pid, socket.socket(fileno=fds[0])))
+        elif message[:1] == b"X":
+            pid, code = struct.unpack("!ii", message[1:9])
+            self._ends[pid] = code
+            self._ended.set()
+            self._ended = asyncio.Event()
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._idle = asyncio.Queue()
+        self._spawned = asyncio.Queue()
+        self._ended = asyncio.Event()
+        self._control.setblocking(False)
+        loop.add_reader(self._control.fileno(), self._on_control)
+        workers = await asyncio.gather(*(self._spawn() for _ in range(self.size)))
+        for worker in workers:
+            self._idle.put_nowait(worker)
+
+    async def _spawn(self) -> _Worker:
+        await asyncio.get_running_loop().sock_sendall(self._control, b"F")
+        worker = await asyncio.wait_for(self._spawned.get(), 30)
+        worker.sock.setblocking(False)
+        worker.reader, worker.writer = await asyncio.open_unix_connection(sock=worker.sock)
+        kind, size = _FRAME.unpack(await asyncio.wait_for(worker.reader.readexactly(5), 30))
+        ready = json.loads(await worker.reader.readexactly(size))
+        self.guard = ready.get("guard")
+        return worker
+
+    def _replace(self, worker: _Worker) -> None:
+        worker.kill()
+
+        async def fresh() -> None:
+            self._idle.put_nowait(await self._spawn())
+
+        asyncio.get_running_loop().create_task(fresh())
+
+    async def _end_of(self, worker: _Worker) -> int | None:
+        """How a worker that closed its socket ended (exit code, or -signal)."""
+        deadline = time.monotonic() + 1.0
+        while worker.pid not in self._ends and time.monotonic() < deadline:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._ended.wait(), deadline - time.monotonic())
+        return self._ends.pop(worker.pid, None)
+
+    async def close(self) -> None:
+        if self._idle is not None:
+            while not self._idle.empty():
+                self._idle.get_nowait().kill()
+            with contextlib.suppress(Exception):
+                asyncio.get_running_loop().remove_reader(self._control.fileno())
+        self._control.close()
+        with contextlib.suppress(OSError):
+            os.kill(self.zygote, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.zygote, 0)
+
+    async def run(
+        self, query: str, media: dict[str, str | None], max_rows: int, limits_link: str
+    ) -> Answer:
+        """Run one query; its answer, or QueryFailed saying truthfully what happened.
+        limits_link: the IRI a cut answer links to for what the limits are."""
+        if not self._idle.empty():
+            worker = self._idle.get_nowait()
+        else:
+            try:
+                async with asyncio.timeout(self.timeout):
+                    worker = await self._idle.get()
+            except TimeoutError:
+                raise QueryFailed(
+                    503,
+                    f"every query worker stayed busy for {self.timeout:g} s",
+                    hint="retry in a moment",
+                ) from None
+        started = time.monotonic()  # the deadline counts the query's own time only
+        request = json.dumps(
+            {"query": query, "media": media, "max_rows": max_rows, "limits_link": limits_link}
+        ).encode()
+        lane = {"long": False}
+        owned = True  # until the worker is back in the pool or handed to the body
+        try:
+            worker.writer.write(struct.pack("!I", len(request)) + request)
+            kind, size = await self._frame(worker, started, lane)
+            header = json.loads(await self._read(worker, size, started, lane))
+            status = header["status"]
+            if status != 200:
+                owned = False
+                self._settle(worker, lane, keep=status in (400, 406))
+                raise _failure(header, self.memory)
+            # What arrives up to _WHOLE bytes: a small answer goes out whole, with its length.
+            parts, received = [], 0
+            while received < _WHOLE:
+                kind, size = await self._frame(worker, started, lane)
+                if kind == b"E":
+                    owned = False
+                    self._settle(worker, lane, keep=True)
+                    return Answer(
+                        header["media"], header["truncated"], header["rows"], b"".join(parts), None
+                    )
+                data = await self._read(worker, size, started, lane)
+                if kind != b"D":  # the worker failed while writing
+                    raise _failure(json.loads(data), self.memory)
+                parts.append(data)
+                received += len(data)
+            owned = False
+            return Answer(
+                header["media"],
+                header["truncated"],
+                header["rows"],
+                b"".join(parts),
+                self._body(worker, started, lane),
+            )
+        except _Stopped as stop:
+            owned = False
+            self._release_lane(lane)
+            self._replace(worker)
+            raise stop.failure from None
+        except (asyncio.IncompleteReadError, ConnectionError):
+            owned = False
+            self._release_lane(lane)
+            code = await self._end_of(worker)
+            self._replace(worker)
+            raise _died(code, self.memory) from None
+        finally:
+            if owned:
+                # Cancelled (the client left) or failed here: the worker's state is unknown.
+                self._release_lane(lane)
+                self._replace(worker)
+
+    async def _body(self, worker: _Worker, started: float, lane: dict) -> AsyncIterator[bytes]:
+        finished = False
+        try:
+            while True:
+                kind, size = await self._frame(worker, started, lane)
+                if kind == b"E":
+                    finished = True
+                    break
+                data = await self._read(worker, size, started, lane)
+                if kind != b"D":  # a failure while writing: the answer cannot be finished
+                    break
+                yield data
+        except (_Stopped, asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            if finished:
+                self._settle(worker, lane, keep=True)
+            else:
+                # Stopped mid-answer (deadline, client gone): the worker goes, and the
+                # response ends short of its length, which a client sees as an error.
+                self._release_lane(lane)
+                self._replace(worker)
+
+    def _settle(self, worker: _Worker, lane: dict, keep: bool) -> None:
+        self._release_lane(lane)
+        if keep and not worker.niced:
+            self._idle.put_nowait(worker)
+        else:
+            self._replace(worker)
+
+    def _release_lane(self, lane: dict) -> None:
+        if lane.pop("long", False):
+            self._long -= 1
+
+    async def _frame(self, worker: _Worker, started: float, lane: dict) -> tuple[bytes, int]:
+        return _FRAME.unpack(await self._read(worker, _FRAME.size, started, lane))
+
+    async def _read(self, worker: _Worker, size: int, started: float, lane: dict) -> bytes:
+        """Bytes from the worker, within the query's lane deadline."""
+        while True:
+            limit = started + (self.timeout if lane.get("long") else self.quick)
+            left = limit - time.monotonic()
+            if left <= 0:
+                if not lane.get("long") and self.quick < self.timeout:
+                    if self._long < self.long_lanes:
+                        self._long += 1
+                        lane["long"] = True
+                        self._nice(worker)
+                        continue
+                    raise _Stopped(
+                        QueryFailed(
+                            503,
+                            f"the query needed more than {self.quick:g} s while all "
+                            f"{self.long_lanes} lanes for long queries were taken; it was "
+                            "stopped (its worker process killed)",
+                            hint="retry in a moment, or narrow the query",
+                        )
+                    )
+                raise _Stopped(
+                    QueryFailed(
+                        503,
+                        f"the query ran past the {self.timeout:g} s time limit; it was stopped "
+                        "(its worker process killed)",
+                        hint="narrow the query or add a LIMIT",
+                    )
+                )
+            try:
+                async with asyncio.timeout(left):
+                    return await worker.reader.readexactly(size)
+            except TimeoutError:
+                continue
+
+    def _nice(self, worker: _Worker) -> None:
+        """A long query yields the processor to short ones; its worker is not reused."""
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, worker.pid, _LONG_NICE)
+            worker.niced = True
+
+
+class _Stopped(Exception):
+    def __init__(self, failure: QueryFailed):
+        self.failure = failure
+
+
+def _failure(header: dict, memory: int) -> QueryFailed:
+    status = header["status"]
+    if status == 406:
+        return QueryFailed(406, "none of the accepted media types can be produced", header["kind"])
+    if status == 507:
+        return _memory_failure(memory)
+    return QueryFailed(status, header.get("message", "the query failed"), header.get("hint"))
+
+
+def _memory_failure(memory: int) -> QueryFailed:
+    return QueryFailed(
+        503,
+        f"the query needed more than the {memory >> 20} MiB memory allowed to one query; "
+        "it was stopped (its worker process ended)",
+        hint="narrow the query or add a LIMIT",
+    )
+
+
+def _died(code: int | None, memory: int) -> QueryFailed:
+    # Rust aborts when an allocation fails: at the memory cap, that is SIGABRT.
+    if code == -signal.SIGABRT:
+        return _memory_failure(memory)
+    how = f"signal {signal.Signals(-code).name}" if code and code < 0 else f"exit code {code}"
+    return QueryFailed(500, f"the query's worker process died ({how}); a new one took its place")
