@@ -219,7 +219,9 @@ def test_the_withdrawal_is_from_kazakhstan(store):
 def test_each_arrest_date_row_lists_only_its_own_sources(engine):
     rows = canned(engine, "prosecutions", person="murat-bektanov")
     arrests = {
-        r["date"]: set(r["sources"].split(", ")) for r in rows if r["what"].startswith("arrest")
+        r["date"]: set(r["sources"].split(queries.LIST_SEPARATOR))
+        for r in rows
+        if r["what"].startswith("arrest")
     }
     assert set(arrests) == {"2022-02-20", "2022-03 (month)"}
     assert "vestnik-kavkaza-149591" in arrests["2022-02-20"]

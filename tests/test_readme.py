@@ -302,42 +302,6 @@ def test_following_the_readme_in_order_loses_nothing(readme_run):
         assert (folder / "public" / link).is_file(), link
 
 
-def test_counts_in_the_readme_prose_come_from_the_data(bundled_graph):
-    text = " ".join(README.read_text(encoding="utf-8").split())
-    found = re.search(
-        r"(\d+) persons, (\d+) organisations, (\d+) posts, (\d+) tenures, (\d+) events, "
-        r"(\d+) places, (\d+) sources \(the (\w+) seed articles and (\d+) secondary reports\), "
-        r"(\d+) recorded conflicts",
-        text,
-    )
-    assert found, "the 'What the data holds' counts are not in the README"
-    words = {"five": 5, "six": 6, "seven": 7, "four": 4, "eight": 8}
-    quoted = [int(g) if g.isdigit() else words[g] for g in found.groups()]
-    ids = "https://w3id.org/kzld/id/"
-    kz = "https://w3id.org/kzld/ontology#"
-    subjects = {t.subject.value for t in bundled_graph.triples}
-    per_kind = {}
-    for iri in subjects:
-        if iri.startswith(ids):
-            kind = iri[len(ids) :].split("/", 1)[0]
-            per_kind[kind] = per_kind.get(kind, 0) + 1
-
-    def typed(name: str) -> int:
-        rdf_type = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-        return len(
-            {
-                t.subject
-                for t in bundled_graph.triples
-                if t.predicate.value == rdf_type and t.object.value == kz + name
-            }
-        )
-
-    kinds = ("person", "organisation", "post", "tenure", "event", "place", "source")
-    actual = [per_kind.get(k, 0) for k in kinds]
-    actual += [typed("SeedArticle"), typed("SecondaryReport"), per_kind.get("conflict", 0)]
-    assert quoted == actual
-
-
 def test_the_triple_count_in_the_prose_is_the_data_s(bundled_graph):
     text = README.read_text(encoding="utf-8")
     counts = set(re.findall(r"(\d+) triples\b", text)) - {"1"}
