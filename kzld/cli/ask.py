@@ -96,9 +96,11 @@ def query(
     if file is not None:
         if any(given.values()):
             raise UsageError("parameters apply to canned queries only, not to --file")
-        try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as err:
+        from kzld.resources import read_regular
+
+        try:  # a regular file only: a FIFO or /dev/zero would block or never end
+            text = read_regular(file).decode("utf-8")
+        except UnicodeDecodeError as err:
             raise InputError(str(err), path=str(file)) from None
         queries.check_read_only(text, str(file))  # before any data is read or host reached
         results = queries.run_text(text, _engine(endpoint, data, timeout), str(file))
