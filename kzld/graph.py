@@ -239,6 +239,8 @@ def _parse(
     # JSON-LD silently drops a relative IRI it cannot resolve, and the triple with it; a base
     # no published IRI can have turns that loss into an error (a JSON-LD @base still wins).
     base = _NO_BASE if fmt is JSONLD else None
+    if fmt is JSONLD:
+        _check_jsonld(text, path)
     try:
         quads = ox.parse(raw, format=fmt.oxigraph, base_iri=base)
         # The parser yields default-graph quads; the graph is a set of triples.
@@ -374,6 +376,34 @@ def _decode(raw: bytes, path: Path) -> str:
             hint="save the file as UTF-8",
         ) from None
     return text
+
+
+def _check_jsonld(text: str, path: Path) -> None:
+    """Refuse what the JSON-LD parser would drop silently (an undefined term, an invalid
+    IRI, a bad language tag): a triple lost on the way is never published."""
+    import json
+
+    from kzld.jsonld import Dropped, check_dropped
+
+    try:
+        document = json.loads(text)
+    except RecursionError:
+        raise InputError("JSON nested too deeply to read", path=str(path)) from None
+    except ValueError as err:
+        line, column = getattr(err, "lineno", None), getattr(err, "colno", None)
+        message = getattr(err, "msg", str(err))
+        raise InputError(
+            f"JSON syntax error: {message}", path=str(path), line=line, column=column
+        ) from None
+    try:
+        check_dropped(document)
+    except Dropped as err:
+        raise InputError(
+            str(err),
+            path=str(path),
+            line=_line_of(text, err.needle),
+            hint="define the term in the @context, or correct the value",
+        ) from None
 
 
 def _located(err: SyntaxError, path: Path, fmt: RdfFormat) -> InputError:
