@@ -107,3 +107,12 @@ class EndpointRejected(RemoteError):
 class EndpointBadResponse(RemoteError):
     """The endpoint answered 200 with something that is not what was asked for:
     an HTML page, truncated or invalid JSON, a wrong content type."""
+
+
+def printable(text: str) -> str:
+    """The text with control characters (NUL, ESC, CR, DEL, C1 ...) written as escapes:
+    bytes from a user's files never reach the terminal as commands."""
+    return "".join(
+        ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
+        for ch in text
+    )

@@ -31,8 +31,11 @@ _GENID_BYTES = b"/.well-known/genid/"
 # rather than skip them, so that nothing a user meant to publish disappears silently.
 _FOREIGN_RDF = {".rdf", ".owl", ".xml", ".n3", ".trig", ".nq", ".json", ".jsonl", ".hdt"}
 
+# "at line 3 column 4", "at line 3 between columns 4 and 9", "between line 3 column 11
+# and line 4 column 1": the position is said once, by kzld, as file:line:column.
 _POSITION = re.compile(
-    r"^Parser error at line (\d+) (?:between columns (\d+) and \d+|column (\d+))"
+    r"^Parser error (?:at|between) line (\d+) (?:between columns (\d+) and \d+|column (\d+))"
+    r"(?: and line \d+ column \d+)?"
 )
 _NO_BASE = "x-kzld-no-base:/"
 _ALLOWED_SCHEMES = re.compile(r"^(https?|urn|mailto|tag):", re.IGNORECASE)

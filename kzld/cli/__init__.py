@@ -73,9 +73,11 @@ def data_paths(given: list[Path] | None) -> list[Path]:
 
 
 def report_error(message: str, hint: str | None = None) -> None:
-    typer.echo(f"kzld: error: {message}", err=True)
+    from kzld.errors import printable
+
+    typer.echo(f"kzld: error: {printable(message)}", err=True)
     if hint:
-        typer.echo(f"  hint: {hint}", err=True)
+        typer.echo(f"  hint: {printable(hint)}", err=True)
 
 
 # The module that registers each command (on import). A run imports only the module of
@@ -114,6 +116,11 @@ def run(argv: list[str] | None = None) -> int:
     try:
         app(args=argv, prog_name="kzld")
     except SystemExit as done:  # typer's own ending: help, usage errors, success
+        from click.utils import PacifyFlushWrapper
+
+        if isinstance(sys.stdout, PacifyFlushWrapper):  # click's sign of a closed pipe
+            _quiet_stdout()
+            return 0
         return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
     except KzldError as err:
         if _debug:
@@ -123,12 +130,25 @@ def run(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         report_error("interrupted")
         return INTERRUPTED
+    except BrokenPipeError:  # kzld ... | head: the reader has all it wanted
+        _quiet_stdout()
+        return 0
     finally:
         from kzld.network import lift_network_guard
 
         # The guard belongs to the command; callers embedding run() keep their network.
         lift_network_guard()
     return 0
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so the flush at exit finds no closed pipe to complain of."""
+    import os
+
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def main() -> None:
