@@ -192,10 +192,16 @@ class LocalEngine:
     def select_isolated(self, text: str) -> Results:
         """Run a user's query in a forked child with a memory cap and the OS network guard,
         killed at the timeout: a runaway query costs the child, never this process."""
+        import warnings
+
         from kzld import sandbox
 
         reader, writer = os.pipe()
-        pid = os.fork()
+        with warnings.catch_warnings():
+            # Python 3.12 warns of fork with threads; the child runs only pyoxigraph's
+            # query, in Rust, and never touches a lock another thread may hold.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
         if pid == 0:  # the child: the store is its copy of the parent's
             os.close(reader)
             code = 0
