@@ -392,3 +392,44 @@ def test_build_into_a_closed_pipe_is_quiet(tmp_path):
 def test_missing_data_is_exit_3(run_kzld, tmp_path):
     line = one_error(run_kzld("validate", "--data", tmp_path / "nothing.ttl"), 3)
     assert "no such file or folder" in line
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("validate", "--data", "{file}"),
+        ("build", "--data", "{folder}", "--out", "o"),
+        ("query", "--file", "{query}"),
+        ("validate", "--shapes", "{file}"),
+    ],
+)
+def test_an_unreadable_path_is_exit_3_not_a_usage_error(tmp_path, args):
+    """Click would call an unreadable path a usage error (2); kzld names it, exit 3."""
+    (tmp_path / "folder").mkdir()
+    paths = {
+        "file": tmp_path / "a.ttl",
+        "folder": tmp_path / "folder",
+        "query": tmp_path / "q.rq",
+    }
+    paths["file"].write_text(PREFIX + "ex:a ex:b ex:c .\n")
+    paths["query"].write_text("SELECT * WHERE { ?s ?p ?o }\n")
+    for path in paths.values():
+        path.chmod(0)
+    try:
+        argv = [a.format(**paths) for a in args]
+        done = subprocess.run(
+            [sys.executable, "-m", "kzld", *argv],
+            cwd=tmp_path,
+            env=subprocess_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            preexec_fn=_without_root_reads if os.geteuid() == 0 else None,
+        )
+    finally:
+        for path in paths.values():
+            path.chmod(0o755)
+    assert done.returncode == 3, done.stderr
+    errors = [x for x in done.stderr.splitlines() if x.startswith("kzld: error:")]
+    assert len(errors) == 1 and "Traceback" not in done.stderr
+    assert any(str(p.name) in errors[0] for p in paths.values()), errors

@@ -38,6 +38,7 @@ DataOption = Annotated[
         help="RDF file or folder to read (.ttl, .nt, .jsonld); repeatable. "
         "Default: the bundled ontology and data.",
         show_default=False,
+        readable=False,  # kzld says which file it cannot read, with exit 3, not click (2)
     ),
 ]
 

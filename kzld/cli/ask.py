@@ -45,7 +45,12 @@ def query(
     ] = None,
     file: Annotated[
         Path | None,
-        typer.Option("--file", help="Run this read-only SELECT query instead.", show_default=False),
+        typer.Option(
+            "--file",
+            help="Run this read-only SELECT query instead.",
+            show_default=False,
+            readable=False,  # read_regular reports it, exit 3
+        ),
     ] = None,
     post: Annotated[str | None, _name_option("Post")] = None,
     person: Annotated[str | None, _name_option("Person")] = None,
