@@ -220,6 +220,10 @@ class LocalEngine:
         os.close(writer)
         try:
             payload, finished = _read_until(reader, time.monotonic() + self.timeout)
+        except BaseException:  # Ctrl-C and the like: the query must not run on, orphaned
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            raise
         finally:
             os.close(reader)
         if not finished:

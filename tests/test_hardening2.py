@@ -433,3 +433,31 @@ def test_an_unreadable_path_is_exit_3_not_a_usage_error(tmp_path, args):
     errors = [x for x in done.stderr.splitlines() if x.startswith("kzld: error:")]
     assert len(errors) == 1 and "Traceback" not in done.stderr
     assert any(str(p.name) in errors[0] for p in paths.values()), errors
+
+
+def test_ctrl_c_during_a_user_query_leaves_no_child_running(tmp_path):
+    import signal
+
+    query = tmp_path / "slow.rq"
+    query.write_text(
+        "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }\n", encoding="utf-8"
+    )
+    command = [sys.executable, "-m", "kzld", "query", "--file", str(query), "--timeout", "60"]
+    process = subprocess.Popen(
+        command, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 60
+        children: list[int] = []
+        while time.monotonic() < deadline and not children:  # wait for the fork
+            time.sleep(0.2)
+            listing = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+            children = [int(c) for c in listing.read_text().split()] if listing.exists() else []
+        assert children, "the query never started its child"
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 130 and "Traceback" not in err
+    time.sleep(0.5)
+    assert not any(Path(f"/proc/{child}").exists() for child in children)
