@@ -117,7 +117,7 @@ def run(argv: list[str] | None = None) -> int:
     try:
         app(args=argv, prog_name="kzld")
     except SystemExit as done:  # typer's own ending: help, usage errors, success
-        if type(sys.stdout).__name__ == "PacifyFlushWrapper":  # click's sign of a closed pipe
+        if type(sys.stdout).__name__.endswith("PacifyFlushWrapper"):  # click: a closed pipe
             _quiet_stdout()
             return 0
         return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
