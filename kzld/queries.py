@@ -47,7 +47,6 @@ class Param:
     name: str
     type: str
     example: str = ""
-    default: str = ""
     description: str = ""
 
 
@@ -134,7 +133,6 @@ def _read_param(value: str, path: Path) -> Param:
         name=name,
         type=kind,
         example=fields.get("example", ""),
-        default=fields.get("default", ""),
         description=fields.get("description", ""),
     )
 
@@ -288,9 +286,10 @@ def _read_until(fd: int, deadline: float) -> tuple[bytes, bool]:
 class RemoteEngine:
     """A SPARQL 1.1 endpoint reached through kzld.endpoints."""
 
-    def __init__(self, endpoint: str, timeout: float = 30.0):
+    def __init__(self, endpoint: str, timeout: float = 30.0, graph: str | None = None):
         self.endpoint = endpoint
         self.timeout = timeout
+        self.graph = graph  # sent as default-graph-uri: data loaded into a named graph
         self.sent: list[str] = []  # every query text sent, for inspection
 
     def select(self, text: str, bindings: dict[str, ox.NamedNode | ox.Literal]) -> Results:
@@ -298,7 +297,7 @@ class RemoteEngine:
 
         query = with_values(text, bindings)
         self.sent.append(query)
-        answer = select(self.endpoint, query, timeout=self.timeout)
+        answer = select(self.endpoint, query, timeout=self.timeout, graph=self.graph)
         if "boolean" in answer:
             raise UsageError("only SELECT queries can be shown as a table")
         try:
@@ -462,7 +461,7 @@ def bind(
         )
     bindings: dict[str, ox.NamedNode | ox.Literal] = {}
     for param in query.params:
-        value = given.get(param.name) or param.default
+        value = given.get(param.name)
         if not value:
             continue
         if param.type == "date":
@@ -482,6 +481,15 @@ def run_canned(query: CannedQuery, engine, given: dict[str, str | None]) -> Resu
 
 def tidy(query: CannedQuery, raw: Results) -> Results:
     """The header's columns in its order, list columns sorted: the same on every engine."""
+    missing = [c for c in query.columns if c not in raw.columns]
+    if missing:  # only an endpoint can answer with other variables than the query's
+        from kzld.errors import EndpointBadResponse
+
+        raise EndpointBadResponse(
+            f"the results of {query.name!r} lack the column ?{missing[0]} "
+            f"(they have: {', '.join('?' + c for c in raw.columns[:8]) or 'none'})",
+            hint="the endpoint answered another query than the one sent",
+        )
     index = [raw.columns.index(c) for c in query.columns]
     lists = {query.columns.index(c) for c in query.lists}
     rows = []
@@ -523,12 +531,17 @@ def query_memory() -> int:
     return megabytes * 2**20
 
 
+# Every list column is shown joined the same way, whatever token its query splits on (a
+# reason may hold commas; "; " reads as a list in every output format).
+LIST_SEPARATOR = "; "
+
+
 def _sorted_list(term, separator: str):
     # GROUP_CONCAT's order differs between engines and stores: sort the items.
     if not isinstance(term, ox.Literal) or not term.value:
         return term
-    items = sorted(set(term.value.split(separator)) - {""})
-    return ox.Literal(separator.join(items))
+    items = sorted({item.strip() for item in term.value.split(separator.strip())} - {""})
+    return ox.Literal(LIST_SEPARATOR.join(items))
 
 
 def local_engine(paths: Sequence[Path], timeout: float) -> LocalEngine:

@@ -24,6 +24,7 @@ def default_data_paths() -> list[Path]:
 def read_regular(path: Path, limit: int = 64 * 2**20) -> bytes:
     """A regular file's bytes, at most ``limit`` of them: a FIFO, a device (a symlink to
     /dev/zero) or a folder is refused at once instead of blocking or reading forever."""
+    import errno
     import os
     import stat
 
@@ -33,7 +34,8 @@ def read_regular(path: Path, limit: int = 64 * 2**20) -> bytes:
         # O_NONBLOCK: opening a FIFO with no writer must not wait for one.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as err:
-        raise InputError(err.strerror or str(err), path=str(path)) from None
+        hint = "check the path" if err.errno == errno.ENOENT else None
+        raise InputError((err.strerror or str(err)).lower(), path=str(path), hint=hint) from None
     with os.fdopen(fd, "rb") as f:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):

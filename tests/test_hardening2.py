@@ -197,12 +197,12 @@ def test_a_sha256sums_decoy_is_not_a_publication(run_kzld, tmp_path):
     assert sorted(p.name for p in folder.iterdir()) == ["SHA256SUMS", "thesis.docx"]
 
 
-def test_a_site_beside_the_dumps_survives_a_plain_build(run_kzld, tmp_path):
-    """README layout: the site in public/, the dumps in public/dumps."""
+def test_a_site_beside_the_dumps_survives_a_build_into_its_folder(run_kzld, tmp_path):
+    """README layout: the site in public/, the dumps in public/dumps (the default)."""
     public = tmp_path / "public"
-    assert run_kzld("build", "--out", public / "dumps").exit_code == 0
+    assert run_kzld("build", cwd=tmp_path).exit_code == 0
     (public / "index.html").write_text("<html>site</html>\n")
-    line = one_error(run_kzld("build", cwd=tmp_path), 5)
+    line = one_error(run_kzld("build", "--out", "public", cwd=tmp_path), 5)
     assert "public" in line
     assert (public / "index.html").read_text() == "<html>site</html>\n"
     assert (public / "dumps" / "kzld.ttl").is_file()

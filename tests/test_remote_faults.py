@@ -24,6 +24,8 @@ class Reply:
     body: bytes = OK_BODY
     silent: bool = False  # accept the request, never answer
     declared_length: int | None = None  # a Content-Length larger than the body: truncation
+    trickle: bool = False  # send the body one byte a second
+    endless: int = 0  # send this many bytes of filler after the body, generated, not held
 
 
 @dataclass
@@ -58,9 +60,24 @@ class Scripted:
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
-                self.send_header("Content-Length", str(reply.declared_length or len(reply.body)))
+                size = reply.declared_length or len(reply.body) + reply.endless
+                self.send_header("Content-Length", str(size))
                 self.end_headers()
-                self.wfile.write(reply.body)
+                try:
+                    if reply.trickle:
+                        for byte in reply.body:
+                            if script.release.wait(1):
+                                return
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                        return
+                    self.wfile.write(reply.body)
+                    filler, left = b" " * 65536, reply.endless
+                    while left > 0 and not script.release.is_set():
+                        self.wfile.write(filler[:left])
+                        left -= len(filler)
+                except OSError:  # the client stopped reading, as it should
+                    pass
 
             do_GET = do_POST = do_PUT = _answer
 
@@ -190,14 +207,27 @@ def test_forbidden(serve):
     assert len(server.seen) == 1
 
 
-@pytest.mark.parametrize("status", [500, 502, 503, 504])
-def test_server_errors_are_retried_then_reported(serve, status):
+@pytest.mark.parametrize("status", [502, 503, 504])
+def test_transient_server_errors_are_retried_then_reported(serve, status):
     server = serve(*[Reply(status, {"Content-Type": "text/plain"}, b"oops") for _ in range(5)])
     fake = FakeTime()
     with pytest.raises(errors.EndpointServerError, match=f"HTTP {status} .*4 attempts"):
         select(server.url, fake)
     assert len(server.seen) == 4
     assert fake.slept == [1.0, 2.0, 4.0]  # exponential backoff when no Retry-After
+
+
+@pytest.mark.parametrize("status", [500, 501])
+def test_a_deterministic_server_error_is_not_retried_and_shows_the_servers_text(serve, status):
+    said = b"Virtuoso 22023 Error SR008: Function needs an integer\n\nSPARQL query:\nSELECT"
+    server = serve(*[Reply(status, {"Content-Type": "text/plain"}, said) for _ in range(5)])
+    fake = FakeTime()
+    with pytest.raises(errors.EndpointServerError) as caught:
+        select(server.url, fake)
+    assert len(server.seen) == 1
+    assert fake.slept == []
+    assert f"HTTP {status}" in caught.value.message
+    assert "SR008: Function needs an integer / SPARQL query: / SELECT" in caught.value.message
 
 
 def test_a_server_error_then_success(serve):
@@ -271,3 +301,122 @@ def test_a_rejected_query_shows_what_the_server_said(serve):
     with pytest.raises(errors.EndpointRejected, match="400 Bad Request.*expected WHERE"):
         select(server.url)
     assert len(server.seen) == 1
+
+
+def test_a_trickling_answer_stops_at_the_overall_deadline(serve):
+    import time
+
+    server = serve(Reply(body=OK_BODY, trickle=True))
+    started = time.monotonic()
+    with pytest.raises(errors.EndpointTimeout, match=r"did not finish its answer within 2 s"):
+        select(server.url, timeout=2)
+    assert time.monotonic() - started < 5  # one byte a second would take over a minute
+    assert len(server.seen) == 1
+
+
+def test_a_huge_answer_is_not_read_whole(serve, monkeypatch):
+    monkeypatch.setenv(endpoints.MAX_ANSWER_ENV, "1")
+    server = serve(Reply(body=b'{"head": {"vars": []}, "results": {"bindings": [', endless=2**30))
+    with pytest.raises(errors.EndpointBadResponse, match=r"larger than 1 MiB.*stopped reading"):
+        select(server.url)
+
+
+def test_a_huge_answer_without_a_length_is_cut_at_the_cap(serve, monkeypatch):
+    # Content-Length lies low: the cap holds while reading, not only on the header.
+    monkeypatch.setenv(endpoints.MAX_ANSWER_ENV, "1")
+    body = b" " * (3 * 2**20)
+    server = serve(Reply(body=body, declared_length=len(body)))
+    with pytest.raises(errors.EndpointBadResponse, match="larger than 1 MiB"):
+        select(server.url)
+
+
+def test_the_cap_must_be_a_positive_number(monkeypatch):
+    monkeypatch.setenv(endpoints.MAX_ANSWER_ENV, "lots")
+    with pytest.raises(errors.UsageError, match="KZLD_MAX_ANSWER_MB must be a positive"):
+        select("http://127.0.0.1:9/sparql")
+
+
+def test_deeply_nested_json_is_a_bad_answer(serve):
+    server = serve(Reply(body=b"[" * 200_000 + b"]" * 200_000))
+    with pytest.raises(errors.EndpointBadResponse, match="nested too deeply|not SPARQL 1.1"):
+        select(server.url)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"head": {"vars": ["other"]}, "results": {"bindings": [{"other": {"type": "uri"}}]}},
+        {"head": {"vars": [["x"]]}, "results": {"bindings": []}},
+        {"head": {"vars": ["x"]}, "results": {"bindings": [{"x": "not a term"}]}},
+        {"head": {"vars": ["x"]}, "results": {"bindings": [{"x": {"type": "uri", "value": 1}}]}},
+    ],
+    ids=["other-variables", "vars-not-names", "binding-not-an-object", "value-not-a-string"],
+)
+def test_any_shape_of_answer_is_exit_4_without_a_traceback(serve, run_kzld, answer):
+    server = serve(Reply(body=json.dumps(answer).encode()))
+    result = run_kzld("query", "sources", "--endpoint", server.url, timeout=60)
+    assert result.exit_code == errors.REMOTE, result.stderr
+    assert result.stderr.startswith("kzld: error: ")
+    assert "Traceback" not in result.stderr
+
+
+def test_a_cross_host_redirect_is_refused_with_its_own_message(serve):
+    port = int(serve(Reply()).url.split(":")[2].split("/")[0])
+    elsewhere = f"http://localhost:{port}/sparql"
+    server = serve(Reply(302, {"Location": elsewhere}, b""))
+    with pytest.raises(errors.EndpointRejected) as caught:
+        select(server.url)
+    assert "redirects to another host" in caught.value.message
+    assert "works offline" not in caught.value.message
+    assert elsewhere in caught.value.hint
+
+
+def test_a_same_host_redirect_is_followed(serve):
+    target = serve(Reply())
+    server = serve(Reply(301, {"Location": target.url}, b""))
+    assert select(server.url) == json.loads(OK_BODY)
+    assert [s.method for s in target.seen] == ["GET"]
+
+
+@pytest.mark.parametrize("long", [False, True], ids=["get", "post"])
+def test_an_endpoint_url_with_parameters_keeps_them(serve, long):
+    from urllib.parse import parse_qs, urlsplit
+
+    server = serve(Reply())
+    query = "SELECT ?x {}" + (" # " + "padding " * 400 if long else "")
+    url = server.url + "?default-graph-uri=https%3A%2F%2Fexample.org%2Fg&timeout=5"
+    select(url, query=query)
+    seen = server.seen[0]
+    assert seen.method == ("POST" if long else "GET")
+    given = parse_qs(urlsplit(seen.path).query)
+    assert given["default-graph-uri"] == ["https://example.org/g"]
+    assert given["timeout"] == ["5"]
+    sent = parse_qs(seen.body.decode()) if long else given
+    assert sent["query"] == [query]
+
+
+def test_a_graph_is_sent_as_default_graph_uri(serve):
+    from urllib.parse import parse_qs, urlsplit
+
+    server = serve(Reply())
+    select(server.url, graph="https://example.org/g")
+    assert parse_qs(urlsplit(server.seen[0].path).query)["default-graph-uri"] == [
+        "https://example.org/g"
+    ]
+
+
+def test_the_servers_html_error_is_shown_as_clean_text(serve):
+    page = b"<html><head><title>x</title></head><body><h1>Bad query</h1>\x1b[31m<p>line 3: ?x</p>"
+    server = serve(Reply(400, {"Content-Type": "text/html"}, page))
+    with pytest.raises(errors.EndpointRejected) as caught:
+        select(server.url)
+    assert caught.value.message.endswith("(HTTP 400 Bad Request): Bad query / [31m / line 3: ?x")
+    assert "\x1b" not in caught.value.message
+
+
+@pytest.mark.parametrize("value", ["-1", "0", "nan"])
+def test_a_bad_load_timeout_is_refused_by_the_option(run_kzld, value):
+    result = run_kzld("load", "--endpoint", "http://127.0.0.1:9/query", "--timeout", value)
+    assert result.exit_code == errors.USAGE, result.stderr
+    assert "timeout" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from kzld.cli import DataOption, app, data_paths
+from kzld.cli import DataOption, app, check_period, data_paths, date_value, named_value
 
 
 class OutputFormat(StrEnum):
@@ -20,11 +20,17 @@ class OutputFormat(StrEnum):
 
 
 def _name_option(what: str) -> object:
-    return typer.Option(help=f"{what}: IRI, slug or any label or spelling.", show_default=False)
+    return typer.Option(
+        help=f"{what}: IRI, slug or any label or spelling.",
+        show_default=False,
+        callback=named_value,
+    )
 
 
 def _date_option(what: str) -> object:
-    return typer.Option(help=f"{what} (YYYY, YYYY-MM or YYYY-MM-DD).", show_default=False)
+    return typer.Option(
+        help=f"{what} (YYYY, YYYY-MM or YYYY-MM-DD).", show_default=False, callback=date_value
+    )
 
 
 EndpointOption = Annotated[
@@ -59,28 +65,47 @@ def query(
     from_: Annotated[
         str | None,
         typer.Option(
-            "--from", help="Start of the period (YYYY, YYYY-MM or YYYY-MM-DD).", show_default=False
+            "--from",
+            help="Start of the period (YYYY, YYYY-MM or YYYY-MM-DD).",
+            show_default=False,
+            callback=date_value,
         ),
     ] = None,
     to: Annotated[str | None, _date_option("End of the period")] = None,
     type_: Annotated[
         str | None,
-        typer.Option("--type", help="Event type, e.g. arrest, dismissal.", show_default=False),
+        typer.Option(
+            "--type",
+            help="Event type, e.g. arrest, dismissal.",
+            show_default=False,
+            callback=named_value,
+        ),
     ] = None,
     endpoint: EndpointOption = None,
+    graph: Annotated[
+        str | None,
+        typer.Option(
+            "--graph",
+            help="Named graph to query (sent as default-graph-uri), e.g. the one `kzld load "
+            "--graph` filled; the embedded store holds one graph, the --data.",
+            show_default=False,
+        ),
+    ] = None,
     data: DataOption = None,
     format: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="Output format.")
+        OutputFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Output format (a terminal table, or SPARQL results JSON).",
+            case_sensitive=False,
+        ),
     ] = OutputFormat.table,
     timeout: Annotated[
         float, typer.Option("--timeout", help="Seconds before the query is abandoned.", min=0.1)
     ] = 30.0,
 ) -> None:
-    """Run a canned query (list them with no name) or your own with --file.
-
-    Exit codes: 0 done, 2 unknown query, name or option, or a refused query,
-    3 unreadable data, 4 endpoint failure, 6 timeout.
-    """
+    """Run a canned query (list them with no name) or your own with --file."""
     from kzld import queries, tables
     from kzld.errors import InputError, UsageError
 
@@ -89,6 +114,7 @@ def query(
         return
     if name is not None and file is not None:
         raise UsageError("give a query name or --file, not both")
+    check_period(from_, to)
     given = {
         "post": post,
         "person": person,
@@ -103,12 +129,17 @@ def query(
             raise UsageError("parameters apply to canned queries only, not to --file")
         from kzld.resources import read_regular
 
-        try:  # a regular file only: a FIFO or /dev/zero would block or never end
-            text = read_regular(file).decode("utf-8")
+        raw = read_regular(file)  # a regular file only: a FIFO or /dev/zero would never end
+        try:
+            text = raw.decode("utf-8")
         except UnicodeDecodeError as err:
-            raise InputError(str(err), path=str(file)) from None
+            raise InputError(
+                f"not valid UTF-8 (byte 0x{err.object[err.start]:02x} at offset {err.start})",
+                path=str(file),
+                hint="save the query as UTF-8",
+            ) from None
         queries.check_read_only(text, str(file))  # before any data is read or host reached
-        results = queries.run_text(text, _engine(endpoint, data, timeout), str(file))
+        results = queries.run_text(text, _engine(endpoint, data, timeout, graph), str(file))
     else:
         catalogue = queries.catalogue()
         if name not in catalogue:
@@ -121,7 +152,7 @@ def query(
                 + "list them with: kzld query",
             )
         canned = catalogue[name]
-        results = queries.run_canned(canned, _engine(endpoint, data, timeout), given)
+        results = queries.run_canned(canned, _engine(endpoint, data, timeout, graph), given)
     typer.echo(tables.render(results, format.value, _terminal_width()), nl=False)
 
 
@@ -133,14 +164,16 @@ def _terminal_width() -> int | None:
     return shutil.get_terminal_size().columns if sys.stdout.isatty() else None
 
 
-def _engine(endpoint: str | None, data: list[Path] | None, timeout: float):
+def _engine(endpoint: str | None, data: list[Path] | None, timeout: float, graph: str | None):
     from kzld import queries
     from kzld.errors import UsageError
 
+    if graph is not None:
+        _check_iri(graph)
     if endpoint is not None:
         if data:
             raise UsageError("--data and --endpoint exclude each other", hint="choose one")
-        return queries.RemoteEngine(endpoint, timeout)
+        return queries.RemoteEngine(endpoint, timeout, graph)
     return queries.local_engine(data_paths(data), timeout)
 
 
@@ -186,11 +219,15 @@ def load(
         bool, typer.Option("--append", help="Add to the graph instead of replacing it.")
     ] = False,
     data: DataOption = None,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds per request.")] = 300.0,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds per request.", min=0.1)
+    ] = 300.0,
 ) -> None:
-    """Push the data into a triple store through the SPARQL 1.1 Graph Store Protocol.
+    """Push the data into a triple store through the SPARQL 1.1 Graph Store Protocol,
+    then read the graph back and count its triples.
 
-    Exit codes: 0 loaded, 2 usage error, 3 unreadable data, 4 store failure.
+    Credentials (Basic or Digest) come from KZLD_STORE_USER and KZLD_STORE_PASSWORD, else
+    from the store host's entry in ~/.netrc; never from the command line.
     """
     import pyoxigraph as ox
 
@@ -203,14 +240,30 @@ def load(
             raise UsageError("give --endpoint URL or --store URL")
         store = endpoints.store_url_for(endpoint)
     if graph is not None:
-        try:
-            ox.NamedNode(graph)
-        except ValueError as err:
-            raise UsageError(f"--graph is not an IRI: {err}") from None
+        _check_iri(graph)
+    credentials = endpoints.credentials_for(store)
     kgraph = load_graph(data_paths(data))
     body = ox.serialize(kgraph.sorted_triples(), format=ox.RdfFormat.N_TRIPLES)
-    push = endpoints.graph_store_post if append else endpoints.graph_store_put
-    push(store, body, graph=graph, timeout=timeout)
+    found = endpoints.load_into_store(
+        store,
+        body,
+        len(kgraph),
+        graph=graph,
+        append=append,
+        timeout=timeout,
+        credentials=credentials,
+    )
     target = f"graph <{graph}>" if graph else "the default graph"
     verb = "added" if append else "loaded"
-    typer.echo(f"{verb} {len(kgraph)} triples into {target} of {store}")
+    typer.echo(f"{verb} {len(kgraph)} triples into {target} of {store} (it holds {found} triples)")
+
+
+def _check_iri(graph: str) -> None:
+    import pyoxigraph as ox
+
+    from kzld.errors import UsageError
+
+    try:
+        ox.NamedNode(graph)
+    except ValueError as err:
+        raise UsageError(f"--graph is not an IRI: {err}") from None
