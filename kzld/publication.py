@@ -193,7 +193,7 @@ def publish(
     (default: the bundled data) minus any triple already in the ontology.
     """
     step = progress or (lambda _label: None)
-    _check_writable(Path(os.path.realpath(out)))  # fail before the slow part
+    _check_writable(Path(os.path.realpath(out)), Path(out))  # fail before the slow part
     step("loading")
     ontology_path = bundled("ontology")
     ontology = load_graph([ontology_path])
@@ -385,9 +385,9 @@ def _require_valid(graph: KGraph) -> None:
 
 def _write_atomically(out: Path, contents: dict[str, bytes], lock_wait: float) -> None:
     # The real folder: a symbolic link named by --out keeps pointing at the publication.
-    out = Path(os.path.realpath(out))
+    given, out = out, Path(os.path.realpath(out))
     parent = out.parent
-    _check_writable(out)
+    _check_writable(out, given)
     with _locked(parent / f".{out.name}.lock", out, lock_wait):
         _recover(out)
         fresh = parent / f".{out.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
@@ -406,7 +406,7 @@ def _write_atomically(out: Path, contents: dict[str, bytes], lock_wait: float) -
                 shutil.rmtree(fresh, ignore_errors=True)
 
 
-def _check_writable(out: Path) -> None:
+def _check_writable(out: Path, given: Path | None = None) -> None:
     """Refuse folders the user made read-only, or that are not a previous publication."""
     if out == out.parent:
         raise OutputError(f"{out} cannot be replaced", hint="give --out a folder of its own")
@@ -423,7 +423,7 @@ def _check_writable(out: Path) -> None:
                 hint="choose a writable --out folder or make it writable",
             )
     if out.is_dir():
-        _require_ours(out)
+        _require_ours(out, given or out)
     if not out.parent.is_dir():
         # A nested --out (public/dumps) is common; make its parents as mkdir -p would.
         try:
@@ -444,8 +444,9 @@ def _marker(contents: dict[str, bytes]) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def _require_ours(out: Path) -> None:
-    """Refuse to replace a folder unless everything in it is a file kzld wrote, unchanged."""
+def _require_ours(out: Path, shown: Path) -> None:
+    """Refuse to replace a folder unless everything in it is a file kzld wrote there;
+    messages name it as the user did (``shown``), not by its real path."""
     try:
         names = sorted(p.name for p in out.iterdir())
     except OSError as err:
@@ -459,26 +460,27 @@ def _require_ours(out: Path) -> None:
         recorded = _legacy_record(out, names)
     if recorded is None:
         raise OutputError(
-            f"{out} is not a kzld publication (it holds no {MARKER}) and a build "
+            f"{shown} is not a kzld publication (it holds no {MARKER}) and a build "
             f"replaces the whole folder{refuse}",
             hint=hint,
         )
     foreign = [n for n in names if n != MARKER and n not in recorded]
     if foreign:
-        shown = ", ".join(foreign[:5]) + (
+        listed = ", ".join(foreign[:5]) + (
             f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
         )
-        raise OutputError(f"{out} holds what kzld did not write: {shown}{refuse}", hint=hint)
+        raise OutputError(f"{shown} holds what kzld did not write: {listed}{refuse}", hint=hint)
     for name in names:
-        if name == MARKER:
-            continue
-        path = out / name
-        digest, size = recorded[name]
-        info = path.lstat()
-        if not stat.S_ISREG(info.st_mode):
-            raise OutputError(f"{path} is no longer the file kzld wrote{refuse}", hint=hint)
-        if info.st_size != size or _sha256(path) != digest:
-            raise OutputError(f"{path} was changed since kzld wrote it{refuse}", hint=hint)
+        path = shown / name
+        if name != MARKER and not stat.S_ISREG((out / name).lstat().st_mode):  # a dir, a link
+            raise OutputError(f"{path} is not the file kzld wrote{refuse}", hint=hint)
+    # A dump altered since is kzld's file all the same, restored by the build as verify's
+    # hint says; SHA256SUMS must be the marker's own, or the marker is not this folder's.
+    sums = out / CHECKSUMS
+    if CHECKSUMS in names and recorded.get(CHECKSUMS) != (_sha256(sums), sums.stat().st_size):
+        raise OutputError(
+            f"{shown / CHECKSUMS} is not the one kzld wrote with {MARKER}{refuse}", hint=hint
+        )
 
 
 def _read_marker(out: Path) -> dict[str, tuple[str, int]] | None:

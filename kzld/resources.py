@@ -34,8 +34,9 @@ def read_regular(path: Path, limit: int = 64 * 2**20) -> bytes:
         # O_NONBLOCK: opening a FIFO with no writer must not wait for one.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as err:
-        hint = "check the path" if err.errno == errno.ENOENT else None
-        raise InputError((err.strerror or str(err)).lower(), path=str(path), hint=hint) from None
+        if err.errno == errno.ENOENT:
+            raise InputError("no such file", path=str(path), hint="check the path") from None
+        raise InputError((err.strerror or str(err)).lower(), path=str(path)) from None
     with os.fdopen(fd, "rb") as f:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):

@@ -216,12 +216,29 @@ def test_a_file_added_to_a_publication_is_never_deleted(run_kzld, publication):
     assert (publication / "notes.txt").read_text() == "mine\n"
 
 
-def test_a_publication_file_edited_by_hand_is_never_replaced(run_kzld, publication):
+def test_an_edited_dump_is_restored_but_a_changed_checksum_file_blocks(run_kzld, publication):
+    """kzld's own files, edited since, are what the build restores (as verify's hint
+    says); a SHA256SUMS that is not the marker's own means the marker is not this folder's."""
+    original = (publication / "kzld.ttl").read_bytes()
     with (publication / "kzld.ttl").open("a") as f:
         f.write("# my note\n")
+    (publication / "kzld.jsonld").unlink()
+    assert run_kzld("build", "--out", publication).exit_code == 0
+    assert (publication / "kzld.ttl").read_bytes() == original
+    assert run_kzld("verify", "--out", publication).exit_code == 0
+    with (publication / "SHA256SUMS").open("a") as f:
+        f.write("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855  x.iso\n")
     line = one_error(run_kzld("build", "--out", publication), 5)
-    assert "kzld.ttl was changed" in line
-    assert (publication / "kzld.ttl").read_text().endswith("# my note\n")
+    assert "SHA256SUMS is not the one kzld wrote" in line
+
+
+def test_a_folder_named_like_a_dump_is_never_deleted(run_kzld, publication):
+    (publication / "kzld.ttl").unlink()
+    (publication / "kzld.ttl").mkdir()
+    (publication / "kzld.ttl" / "mine.txt").write_text("mine\n")
+    line = one_error(run_kzld("build", "--out", publication), 5)
+    assert "kzld.ttl is not the file kzld wrote" in line
+    assert (publication / "kzld.ttl" / "mine.txt").read_text() == "mine\n"
 
 
 def test_a_publication_from_before_the_marker_is_still_replaced(run_kzld, publication):
