@@ -9,7 +9,7 @@ USAGE = 2  # bad option or parameter, unknown name, refused query
 BAD_INPUT = 3  # a file cannot be read or parsed
 REMOTE = 4  # an endpoint failed or answered badly
 OUTPUT = 5  # output cannot be written, another build holds the lock
-TIMEOUT = 6  # a local query ran past its time limit
+TIMEOUT = 6  # a local query ran past its time limit or its memory cap
 INTERRUPTED = 130
 
 # What each code means: shown by every command's --help and in the README's table.
@@ -20,7 +20,7 @@ EXIT_CODES = {
     BAD_INPUT: "bad input: a data, shapes or query file cannot be read or parsed",
     REMOTE: "remote error: an endpoint failed, timed out or answered badly",
     OUTPUT: "output error: cannot write the output, another build holds the lock",
-    TIMEOUT: "a local query ran past its time limit",
+    TIMEOUT: "a local query ran past its time limit or its memory cap",
     INTERRUPTED: "interrupted (Ctrl-C)",
 }
 
@@ -119,3 +119,12 @@ class EndpointRejected(RemoteError):
 class EndpointBadResponse(RemoteError):
     """The endpoint answered 200 with something that is not what was asked for:
     an HTML page, truncated or invalid JSON, a wrong content type."""
+
+
+def printable(text: str) -> str:
+    """The text with control characters (NUL, ESC, CR, DEL, C1 ...) written as escapes:
+    bytes from a user's files never reach the terminal as commands."""
+    return "".join(
+        ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
+        for ch in text
+    )

@@ -8,8 +8,10 @@ parsed. Blank nodes get content-derived IRIs so that dumps are byte-identical.
 
 from __future__ import annotations
 
+import errno
 import gc
 import hashlib
+import os
 import re
 import stat
 from collections.abc import Iterable, Sequence
@@ -23,13 +25,17 @@ from kzld.errors import InputError
 from kzld.formats import JSONLD, RdfFormat, accepted_extensions, format_for_path
 
 GENID = "https://w3id.org/kzld/.well-known/genid/"
+_GENID_BYTES = b"/.well-known/genid/"
 
 # Files with these extensions inside a data folder are RDF kzld does not read: refuse them
 # rather than skip them, so that nothing a user meant to publish disappears silently.
 _FOREIGN_RDF = {".rdf", ".owl", ".xml", ".n3", ".trig", ".nq", ".json", ".jsonl", ".hdt"}
 
+# "at line 3 column 4", "at line 3 between columns 4 and 9", "between line 3 column 11
+# and line 4 column 1": the position is said once, by kzld, as file:line:column.
 _POSITION = re.compile(
-    r"^Parser error at line (\d+) (?:between columns (\d+) and \d+|column (\d+))"
+    r"^Parser error (?:at|between) line (\d+) (?:between columns (\d+) and \d+|column (\d+))"
+    r"(?: and line \d+ column \d+)?"
 )
 _NO_BASE = "x-kzld-no-base:/"
 _ALLOWED_SCHEMES = re.compile(r"^(https?|urn|mailto|tag):", re.IGNORECASE)
@@ -126,6 +132,7 @@ def load_graph(paths: Sequence[Path | str], *, prepare_store: bool = False) -> K
     seen: dict[ox.Triple, None] = {}
     origins: dict[ox.NamedNode, Path] = {}
     sources = StoreSources(background=prepare_store)
+    authored_genids: list[Path] = []  # files that write genid IRIs themselves
     # Millions of tracked objects are created here, and every full collection rescans all
     # of them: with the collector on, loading 1M triples took 1.4x the time per triple of
     # 100k. Freezing what was loaded keeps later collections from rescanning it too.
@@ -133,7 +140,7 @@ def load_graph(paths: Sequence[Path | str], *, prepare_store: bool = False) -> K
     gc.disable()
     try:
         for path in files:
-            triples = _parse(path, sources)
+            triples = _parse(path, sources, authored_genids)
             # Bulk dict operations: a per-triple Python loop costs seconds at 1M triples.
             seen.update(dict.fromkeys(triples))
             for subject in {t.subject for t in triples}.difference(origins):
@@ -148,7 +155,46 @@ def load_graph(paths: Sequence[Path | str], *, prepare_store: bool = False) -> K
     if not seen:
         sources.cancel()
         raise InputError("the data holds no triples", hint="an empty graph is never published")
+    if authored_genids:
+        _refuse_genid_cycles(seen, origins)
     return KGraph(triples=list(seen), origins=origins, files=files, _sources=sources)
+
+
+def _refuse_genid_cycles(triples: Iterable[ox.Triple], origins: dict) -> None:
+    """A genid IRI stands for a blank node, and blank nodes may not describe themselves:
+    a cycle of them has no content-derived name and no page that ends."""
+    below: dict[ox.NamedNode, list[ox.NamedNode]] = {}
+    for t in triples:
+        s, o = t.subject, t.object
+        if isinstance(o, ox.NamedNode) and o.value.startswith(GENID):
+            if isinstance(s, ox.NamedNode) and s.value.startswith(GENID):
+                below.setdefault(s, []).append(o)
+    done: set[ox.NamedNode] = set()
+    for root in sorted(below, key=lambda n: n.value):
+        if root in done:
+            continue
+        stack, on_path = [(root, 0)], {root}
+        while stack:  # depth first, iterative: chains of any length
+            node, at = stack[-1]
+            targets = below.get(node, [])
+            if at < len(targets):
+                stack[-1] = (node, at + 1)
+                target = targets[at]
+                if target in on_path:
+                    path = origins.get(target)
+                    raise InputError(
+                        f"genid node {target.value} refers back to itself"
+                        + ("" if target == node else " through other genid nodes"),
+                        path=str(path) if path else None,
+                        hint="a genid IRI stands for a blank node: give the node an IRI of its own",
+                    )
+                if target not in done:
+                    stack.append((target, 0))
+                    on_path.add(target)
+            else:
+                done.add(node)
+                on_path.discard(node)
+                stack.pop()
 
 
 def merge_graphs(graph: KGraph, extra: KGraph) -> KGraph:
@@ -175,10 +221,14 @@ def parse_file(path: Path) -> list[ox.Triple]:
     return _parse(path, None)
 
 
-def _parse(path: Path, sources: StoreSources | None) -> list[ox.Triple]:
+def _parse(
+    path: Path, sources: StoreSources | None, authored_genids: list[Path] | None = None
+) -> list[ox.Triple]:
     """The file's triples; what the store loads for them is added to sources, if given."""
     fmt = format_for_path(path)
     raw = _read_regular(path)
+    if authored_genids is not None and _GENID_BYTES in raw:
+        authored_genids.append(path)
     if raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark is accepted and dropped
         raw = raw[3:]
     text = _decode(raw, path)
@@ -192,12 +242,20 @@ def _parse(path: Path, sources: StoreSources | None) -> list[ox.Triple]:
     # JSON-LD silently drops a relative IRI it cannot resolve, and the triple with it; a base
     # no published IRI can have turns that loss into an error (a JSON-LD @base still wins).
     base = _NO_BASE if fmt is JSONLD else None
+    if fmt is JSONLD:
+        _check_jsonld(text, path)
     try:
         quads = ox.parse(raw, format=fmt.oxigraph, base_iri=base)
         # The parser yields default-graph quads; the graph is a set of triples.
         triples = [quad.triple for quad in quads]
     except SyntaxError as err:
         raise _located(err, path, fmt) from None
+    except MemoryError:  # pyoxigraph's parser holds no term over 16 MiB
+        raise InputError(
+            "a term (IRI or literal) is longer than the parser's limit of 16 MiB",
+            path=str(path),
+            hint="shorten it, or publish the text as a file of its own",
+        ) from None
     except (ValueError, OSError) as err:
         raise InputError(str(err), path=str(path)) from None
     # Scanning the bytes is ten times cheaper than the terms of a million triples; only
@@ -222,27 +280,12 @@ def _expand(paths: Sequence[Path | str]) -> list[Path]:
     files: list[Path] = []
     for given in paths:
         path = Path(given)
-        if not path.exists() and not path.is_symlink():
-            raise InputError("no such file or folder", path=str(path))
-        if path.is_dir():
-            root = path.resolve()
-            for child in sorted(path.rglob("*")):
-                # rglob does not descend into linked folders: refuse a link that leads out
-                # rather than let the files behind it vanish from the data unnoticed.
-                if child.is_symlink() and not child.resolve().is_relative_to(root):
-                    raise InputError(
-                        "symbolic link points outside the data folder",
-                        path=str(child),
-                        hint="copy the file or folder into the data folder instead",
-                    )
-                if child.is_dir():
-                    continue
-                suffix = child.suffix.lower()
-                if suffix in _FOREIGN_RDF:
-                    format_for_path(child)  # raises the usage error naming accepted formats
-                if suffix not in {".ttl", ".nt", ".jsonld"}:
-                    continue  # READMEs, licences and the like
-                files.append(child)
+        try:
+            info = path.stat()
+        except OSError as err:
+            raise _unreadable(path, err) from None
+        if stat.S_ISDIR(info.st_mode):
+            files.extend(_data_files(path))
         else:
             format_for_path(path)
             files.append(path)
@@ -250,6 +293,61 @@ def _expand(paths: Sequence[Path | str]) -> list[Path]:
     for f in files:
         unique.setdefault(f, None)
     return list(unique)
+
+
+def _unreadable(path: Path, err: OSError) -> InputError:
+    if err.errno == errno.ENOENT and not path.is_symlink():
+        return InputError("no such file or folder", path=str(path))
+    if err.errno == errno.ELOOP:
+        return InputError("symbolic link loop", path=str(path), hint="remove the link")
+    what = "cannot be read" if err.errno in (errno.EACCES, errno.EPERM) else "cannot be opened"
+    return InputError(
+        f"{what} ({err.strerror or err})",
+        path=str(path),
+        hint="make it readable, or leave it out of --data",
+    )
+
+
+def _data_files(root: Path) -> list[Path]:
+    """The RDF files in a data folder and its subfolders, in a stable order. Every folder
+    must be readable and every link lead inside: nothing is skipped silently."""
+    top = Path(os.path.realpath(root))
+    found: list[Path] = []
+    folders = [root]
+    while folders:  # iterative: a folder tree of any depth
+        folder = folders.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError as err:
+            raise _unreadable(folder, err) from None
+        below: list[Path] = []
+        for entry in entries:
+            child = Path(entry.path)
+            try:
+                linked = entry.is_symlink()
+                if linked:
+                    target = Path(os.path.realpath(child, strict=True))
+                    if not target.is_relative_to(top):
+                        raise InputError(
+                            "symbolic link points outside the data folder",
+                            path=str(child),
+                            hint="copy the file or folder into the data folder instead",
+                        )
+                is_dir = entry.is_dir()
+            except OSError as err:  # a dangling link or a loop of links
+                raise _unreadable(child, err) from None
+            if is_dir:
+                if not linked:  # a link inside the folder names what is read anyway
+                    below.append(child)
+                continue
+            suffix = child.suffix.lower()
+            if suffix in _FOREIGN_RDF:
+                format_for_path(child)  # raises the usage error naming accepted formats
+            if suffix in {".ttl", ".nt", ".jsonld"}:
+                found.append(child)  # READMEs, licences and the like are left alone
+        folders.extend(reversed(below))
+    return sorted(found)
 
 
 def _read_regular(path: Path) -> bytes:
@@ -281,6 +379,34 @@ def _decode(raw: bytes, path: Path) -> str:
             hint="save the file as UTF-8",
         ) from None
     return text
+
+
+def _check_jsonld(text: str, path: Path) -> None:
+    """Refuse what the JSON-LD parser would drop silently (an undefined term, an invalid
+    IRI, a bad language tag): a triple lost on the way is never published."""
+    import json
+
+    from kzld.jsonld import Dropped, check_dropped
+
+    try:
+        document = json.loads(text)
+    except RecursionError:
+        raise InputError("JSON nested too deeply to read", path=str(path)) from None
+    except ValueError as err:
+        line, column = getattr(err, "lineno", None), getattr(err, "colno", None)
+        message = getattr(err, "msg", str(err))
+        raise InputError(
+            f"JSON syntax error: {message}", path=str(path), line=line, column=column
+        ) from None
+    try:
+        check_dropped(document)
+    except Dropped as err:
+        raise InputError(
+            str(err),
+            path=str(path),
+            line=_line_of(text, err.needle),
+            hint="define the term in the @context, or correct the value",
+        ) from None
 
 
 def _located(err: SyntaxError, path: Path, fmt: RdfFormat) -> InputError:
@@ -404,28 +530,40 @@ def _skolemise(triples: list[ox.Triple], path: Path) -> list[ox.Triple]:
             incoming.setdefault(t.object, []).append(t)
     names: dict[ox.BlankNode, ox.NamedNode] = {}
 
-    def name(node: ox.BlankNode, visiting: frozenset[ox.BlankNode]) -> ox.NamedNode:
-        if node in names:
-            return names[node]
-        if node in visiting:
-            raise InputError(
-                "blank nodes refer to each other in a cycle; give them IRIs",
-                path=str(path),
-            )
-        parts = []
-        for t in outgoing.get(node, []):
-            obj = t.object
-            if isinstance(obj, ox.BlankNode):
-                obj = name(obj, visiting | {node})
-            parts.append(f"{t.predicate} {obj}")
+    def describe(node: ox.BlankNode) -> ox.NamedNode:
+        parts = [f"{t.predicate} {names.get(t.object, t.object)}" for t in outgoing.get(node, [])]
         if not parts:  # a node only pointed at: its context is all it has
             parts = [f"^{t.subject} {t.predicate}" for t in incoming.get(node, [])]
         digest = hashlib.sha256("\n".join(sorted(parts)).encode("utf-8")).hexdigest()[:24]
-        names[node] = ox.NamedNode(GENID + digest)
-        return names[node]
+        return ox.NamedNode(GENID + digest)
 
-    for node in set(outgoing) | set(incoming):
-        name(node, frozenset())
+    # Depth first with a stack of its own, not recursion: a list of any length or blank
+    # nodes nested to any depth are named, each after the nodes it points to.
+    for root in set(outgoing) | set(incoming):
+        if root in names:
+            continue
+        stack: list[tuple[ox.BlankNode, int]] = [(root, 0)]
+        on_path = {root}
+        while stack:
+            node, at = stack[-1]
+            below = outgoing.get(node, [])
+            while at < len(below):
+                obj = below[at].object
+                at += 1
+                if isinstance(obj, ox.BlankNode) and obj not in names:
+                    if obj in on_path:
+                        raise InputError(
+                            "blank nodes refer to each other in a cycle; give them IRIs",
+                            path=str(path),
+                        )
+                    stack[-1] = (node, at)
+                    stack.append((obj, 0))
+                    on_path.add(obj)
+                    break
+            else:
+                names[node] = describe(node)
+                stack.pop()
+                on_path.discard(node)
     result = []
     for t in triples:
         s = names.get(t.subject, t.subject) if isinstance(t.subject, ox.BlankNode) else t.subject

@@ -19,12 +19,20 @@ _allowed_hosts: contextvars.ContextVar[frozenset[str] | None] = contextvars.Cont
 _installed = False
 _active = False
 
-_EVENTS = {"socket.connect", "socket.getaddrinfo", "socket.gethostbyname", "urllib.Request"}
+# sendto and sendmsg: a UDP datagram (a DNS query of its own) needs no connect.
+_EVENTS = {
+    "socket.connect",
+    "socket.sendto",
+    "socket.sendmsg",
+    "socket.getaddrinfo",
+    "socket.gethostbyname",
+    "urllib.Request",
+}
 
 
 def _host_of(event: str, args: tuple) -> str | None:
     try:
-        if event == "socket.connect":
+        if event in ("socket.connect", "socket.sendto", "socket.sendmsg"):
             address = args[1]
             return str(address[0]) if isinstance(address, tuple) else None
         if event in ("socket.getaddrinfo", "socket.gethostbyname"):

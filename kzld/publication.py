@@ -34,6 +34,10 @@ from kzld.jsonld import VOCABULARIES, build_context, jsonld_document, jsonld_nod
 from kzld.resources import bundled
 
 CHECKSUMS = "SHA256SUMS"
+# kzld's own record of what it wrote into a publication: only a folder that holds it, and
+# nothing it does not list, is ever replaced (a SHA256SUMS alone proves nothing).
+MARKER = ".kzld-publication"
+_MARKER_HEADER = "kzld publication 1"
 DESCRIPTION = "dataset.ttl"
 CONTEXT = "context.jsonld"
 # The three parts of the graph and the stem of their dump files.
@@ -189,7 +193,7 @@ def publish(
     (default: the bundled data) minus any triple already in the ontology.
     """
     step = progress or (lambda _label: None)
-    _check_writable(Path(os.path.realpath(out)))  # fail before the slow part
+    _check_writable(Path(os.path.realpath(out)), Path(out))  # fail before the slow part
     step("loading")
     ontology_path = bundled("ontology")
     ontology = load_graph([ontology_path])
@@ -381,9 +385,9 @@ def _require_valid(graph: KGraph) -> None:
 
 def _write_atomically(out: Path, contents: dict[str, bytes], lock_wait: float) -> None:
     # The real folder: a symbolic link named by --out keeps pointing at the publication.
-    out = Path(os.path.realpath(out))
+    given, out = out, Path(os.path.realpath(out))
     parent = out.parent
-    _check_writable(out)
+    _check_writable(out, given)
     with _locked(parent / f".{out.name}.lock", out, lock_wait):
         _recover(out)
         fresh = parent / f".{out.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
@@ -394,6 +398,7 @@ def _write_atomically(out: Path, contents: dict[str, bytes], lock_wait: float) -
                 raise _output_error(err, parent) from None
             for name in sorted(contents):
                 _write_file(fresh / name, contents[name])
+            _write_file(fresh / MARKER, _marker(contents))
             _sync_dir(fresh)
             _swap(fresh, out)
         finally:
@@ -401,7 +406,7 @@ def _write_atomically(out: Path, contents: dict[str, bytes], lock_wait: float) -
                 shutil.rmtree(fresh, ignore_errors=True)
 
 
-def _check_writable(out: Path) -> None:
+def _check_writable(out: Path, given: Path | None = None) -> None:
     """Refuse folders the user made read-only, or that are not a previous publication."""
     if out == out.parent:
         raise OutputError(f"{out} cannot be replaced", hint="give --out a folder of its own")
@@ -417,12 +422,8 @@ def _check_writable(out: Path) -> None:
                 f"{folder} is read-only; nothing was published",
                 hint="choose a writable --out folder or make it writable",
             )
-    if out.is_dir() and any(out.iterdir()) and not (out / CHECKSUMS).is_file():
-        raise OutputError(
-            f"{out} is not empty and holds no {CHECKSUMS}: it is not a kzld publication, "
-            "and a build replaces the whole folder",
-            hint="choose a new or empty --out folder",
-        )
+    if out.is_dir():
+        _require_ours(out, given or out)
     if not out.parent.is_dir():
         # A nested --out (public/dumps) is common; make its parents as mkdir -p would.
         try:
@@ -432,6 +433,95 @@ def _check_writable(out: Path) -> None:
                 f"{out.parent} cannot be created ({err.strerror or err})",
                 hint="choose a writable --out folder",
             ) from None
+
+
+def _marker(contents: dict[str, bytes]) -> bytes:
+    """The marker: each file's SHA-256 and size (no times: builds stay byte-identical)."""
+    lines = [_MARKER_HEADER]
+    for name in sorted(contents):
+        digest = hashlib.sha256(contents[name]).hexdigest()
+        lines.append(f"{digest} {len(contents[name])} {name}")
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _require_ours(out: Path, shown: Path) -> None:
+    """Refuse to replace a folder unless everything in it is a file kzld wrote there;
+    messages name it as the user did (``shown``), not by its real path."""
+    try:
+        names = sorted(p.name for p in out.iterdir())
+    except OSError as err:
+        raise _output_error(err, out) from None
+    if not names:
+        return
+    refuse = "; nothing was published or deleted"
+    hint = "give --out a new or empty folder, or move those files away yourself"
+    recorded = _read_marker(out)
+    if recorded is None:
+        recorded = _legacy_record(out, names)
+    if recorded is None:
+        raise OutputError(
+            f"{shown} is not a kzld publication (it holds no {MARKER}) and a build "
+            f"replaces the whole folder{refuse}",
+            hint=hint,
+        )
+    foreign = [n for n in names if n != MARKER and n not in recorded]
+    if foreign:
+        listed = ", ".join(foreign[:5]) + (
+            f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
+        )
+        raise OutputError(f"{shown} holds what kzld did not write: {listed}{refuse}", hint=hint)
+    for name in names:
+        path = shown / name
+        if name != MARKER and not stat.S_ISREG((out / name).lstat().st_mode):  # a dir, a link
+            raise OutputError(f"{path} is not the file kzld wrote{refuse}", hint=hint)
+    # A dump altered since is kzld's file all the same, restored by the build as verify's
+    # hint says; SHA256SUMS must be the marker's own, or the marker is not this folder's.
+    sums = out / CHECKSUMS
+    if CHECKSUMS in names and recorded.get(CHECKSUMS) != (_sha256(sums), sums.stat().st_size):
+        raise OutputError(
+            f"{shown / CHECKSUMS} is not the one kzld wrote with {MARKER}{refuse}", hint=hint
+        )
+
+
+def _read_marker(out: Path) -> dict[str, tuple[str, int]] | None:
+    path = out / MARKER
+    if not path.is_file() or path.is_symlink():
+        return None
+    try:
+        lines = path.read_text("utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not lines or lines[0] != _MARKER_HEADER:
+        return None
+    recorded: dict[str, tuple[str, int]] = {}
+    for line in lines[1:]:
+        match = re.fullmatch(r"([0-9a-f]{64}) (\d+) ([^/\x00]+)", line)
+        if not match:
+            return None
+        recorded[match.group(3)] = (match.group(1), int(match.group(2)))
+    return recorded
+
+
+def _legacy_record(out: Path, names: list[str]) -> dict[str, tuple[str, int]] | None:
+    """What a build before the marker wrote: exactly kzld's own file names, listed in its
+    SHA256SUMS. A folder of other files with a SHA256SUMS is no publication."""
+    ours = {f"{stem}{fmt.extension}" for _, stem in PARTS for fmt in (NTRIPLES, TURTLE, JSONLD)}
+    ours |= {DESCRIPTION, CONTEXT, CHECKSUMS}
+    if not set(names) <= ours or CHECKSUMS not in names or DESCRIPTION not in names:
+        return None
+    sums = out / CHECKSUMS
+    if sums.is_symlink() or not sums.is_file() or sums.stat().st_size > 2**20:
+        return None
+    recorded: dict[str, tuple[str, int]] = {}
+    for line in sums.read_text("utf-8", "replace").splitlines():
+        match = re.fullmatch(r"([0-9a-f]{64}) [ *](.+)", line)
+        if match and match.group(2) in ours:
+            path = out / match.group(2)
+            size = path.lstat().st_size if path.exists() else -1
+            recorded[match.group(2)] = (match.group(1), size)
+    if CHECKSUMS in names:  # SHA256SUMS lists every file but itself
+        recorded[CHECKSUMS] = (_sha256(sums), sums.stat().st_size)
+    return recorded
 
 
 class _locked:
@@ -569,7 +659,10 @@ def verify(out: Path) -> list[Discrepancy]:
         )
     recorded: dict[str, str] = {}
     found: list[Discrepancy] = []
-    for number, line in enumerate(sums_path.read_text("utf-8", "replace").splitlines(), 1):
+    from kzld.resources import read_regular
+
+    sums = read_regular(sums_path, limit=16 * 2**20).decode("utf-8", "replace")
+    for number, line in enumerate(sums.splitlines(), 1):
         match = re.fullmatch(r"([0-9a-f]{64}) [ *](.+)", line)
         if not match:
             found.append(Discrepancy(CHECKSUMS, "altered", f"line {number} is not a checksum"))
@@ -582,7 +675,9 @@ def verify(out: Path) -> list[Discrepancy]:
         path = present.get(name)
         if path is None:
             found.append(Discrepancy(name, "missing", f"listed in {CHECKSUMS}"))
-        elif not stat.S_ISREG(path.lstat().st_mode) or _sha256(path) != digest:
+        elif not stat.S_ISREG(path.lstat().st_mode):  # never hash a FIFO or /dev/zero
+            found.append(Discrepancy(name, "altered", "not a regular file"))
+        elif _sha256(path) != digest:
             found.append(Discrepancy(name, "altered", f"SHA-256 differs from {CHECKSUMS}"))
     for name in sorted(set(present) - set(recorded)):
         found.append(Discrepancy(name, "added", f"not listed in {CHECKSUMS}"))
@@ -612,6 +707,8 @@ def _against_description(out: Path, present: dict[str, Path]) -> list[Discrepanc
         path = present.get(name)
         if path is None:
             found.append(Discrepancy(name, "missing", f"described in {DESCRIPTION}"))
+        elif not stat.S_ISREG(path.lstat().st_mode):  # never hash a FIFO or /dev/zero
+            found.append(Discrepancy(name, "altered", "not a regular file"))
         elif digest is None or size is None:
             found.append(Discrepancy(DESCRIPTION, "altered", f"no checksum or size for {name}"))
         elif _sha256(path) != digest.value or path.stat().st_size != int(size.value):

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import datetime
 import difflib
+import os
 import re
+import signal
 import threading
+import time
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -147,9 +150,10 @@ def lookup_text(name: str) -> str:
 class LocalEngine:
     """The embedded pyoxigraph store; queries run in a thread abandoned at the timeout."""
 
-    def __init__(self, store: ox.Store, timeout: float = 30.0):
+    def __init__(self, store: ox.Store, timeout: float = 30.0, memory: int | None = None):
         self.store = store
         self.timeout = timeout
+        self.memory = memory if memory is not None else query_memory()
 
     def select(self, text: str, bindings: dict[str, ox.NamedNode | ox.Literal]) -> Results:
         query = with_values(text, bindings)
@@ -182,6 +186,101 @@ class LocalEngine:
         if isinstance(result, BaseException):
             raise result
         return result
+
+    def select_isolated(self, text: str) -> Results:
+        """Run a user's query in a forked child with a memory cap and the OS network guard,
+        killed at the timeout: a runaway query costs the child, never this process."""
+        import warnings
+
+        from kzld import sandbox
+
+        reader, writer = os.pipe()
+        with warnings.catch_warnings():
+            # Python 3.12 warns of fork with threads; the child runs only pyoxigraph's
+            # query, in Rust, and never touches a lock another thread may hold.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+        if pid == 0:  # the child: the store is its copy of the parent's
+            os.close(reader)
+            code = 0
+            try:
+                # Rust's own report of a failed allocation is the parent's to put in words.
+                os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+                sandbox.confine_memory(self.memory)
+                sandbox.forbid_outbound_network()
+                payload = _answer(self.store, text)
+                with os.fdopen(writer, "wb") as out:
+                    out.write(payload)
+            except BaseException:  # noqa: BLE001 - whatever happens, the child ends here
+                code = 1
+            finally:
+                os._exit(code)
+        os.close(writer)
+        try:
+            payload, finished = _read_until(reader, time.monotonic() + self.timeout)
+        except BaseException:  # Ctrl-C and the like: the query must not run on, orphaned
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            raise
+        finally:
+            os.close(reader)
+        if not finished:
+            os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        if not finished:
+            raise QueryTimeout(
+                f"the query ran longer than {self.timeout:g} s and was stopped",
+                hint="narrow it with parameters, or raise --timeout",
+            )
+        kind, body = payload[:1], payload[1:]
+        if kind == b"R":
+            answer = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
+            return Results([v.value for v in answer.variables], [tuple(s) for s in answer])
+        if kind in (b"S", b"U"):
+            message = body.decode("utf-8", "replace")
+            raise UsageError(
+                f"the query is not valid SPARQL: {message}" if kind == b"S" else message
+            )
+        if kind == b"E":
+            raise UsageError(f"the query failed: {body.decode('utf-8', 'replace')}")
+        # No answer: the child died, in practice at the memory cap (Rust aborts on it).
+        raise QueryTimeout(
+            f"the query needed more than {self.memory // 2**20} MiB of memory and was stopped",
+            hint="narrow it (LIMIT, fewer joins), or raise KZLD_QUERY_MEMORY_MB",
+        )
+
+
+def _answer(store: ox.Store, text: str) -> bytes:
+    """The child's reply: R + SPARQL JSON results, or S/U/E + a message; M at the cap."""
+    try:
+        solutions = store.query(text)
+        if not isinstance(solutions, ox.QuerySolutions):
+            return b"Uonly SELECT queries can be shown as a table"
+        return b"R" + solutions.serialize(format=ox.QueryResultsFormat.JSON)
+    except SyntaxError as err:
+        return b"S" + str(err).encode()
+    except MemoryError:
+        return b""
+    except Exception as err:  # noqa: BLE001 - an evaluation error: reported, not raised
+        return b"E" + f"{err}".encode()
+
+
+def _read_until(fd: int, deadline: float) -> tuple[bytes, bool]:
+    """Everything written to fd before the writer closes it, unless the deadline passes."""
+    import select
+
+    chunks: list[bytes] = []
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return b"", False
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            continue
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            return b"".join(chunks), True
+        chunks.append(chunk)
 
 
 class RemoteEngine:
@@ -415,7 +514,21 @@ def run_text(text: str, engine, origin: str = "the query") -> Results:
         ox.Store().query(text)
     except SyntaxError as err:
         raise UsageError(f"{origin}: not valid SPARQL: {err}") from None
+    if isinstance(engine, LocalEngine) and hasattr(os, "fork"):
+        return engine.select_isolated(text)
     return engine.select(text, {})
+
+
+def query_memory() -> int:
+    """Bytes a user query may use beyond what the process holds: KZLD_QUERY_MEMORY_MB."""
+    given = os.environ.get("KZLD_QUERY_MEMORY_MB", "2048")
+    try:
+        megabytes = int(given)
+    except ValueError:
+        megabytes = 0
+    if megabytes <= 0:
+        raise UsageError(f"KZLD_QUERY_MEMORY_MB is not a positive whole number: {given!r}")
+    return megabytes * 2**20
 
 
 # Every list column is shown joined the same way, whatever token its query splits on (a

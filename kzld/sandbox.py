@@ -93,3 +93,20 @@ def _landlock() -> bool:
             os.close(ruleset)
     except (OSError, AttributeError):
         return False
+
+
+def confine_memory(extra: int) -> None:
+    """Cap this process's address space at what it maps now plus ``extra`` bytes: an
+    allocation past it fails (pyoxigraph then aborts the process, which is the point)."""
+    import resource
+
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            mapped = int(statm.read().split()[0]) * resource.getpagesize()
+    except (OSError, ValueError, IndexError):  # no /proc: no cap, the timeout still holds
+        return
+    limit = mapped + extra
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))

@@ -15,6 +15,7 @@ from test_roundtrip import DUMPS, published  # noqa: F401  (a fixture)
 KZ = "https://w3id.org/kzld/ontology#"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 EXPECTED_FILES = {*DUMPS, "context.jsonld", "dataset.ttl", "SHA256SUMS"}
+MARKER = ".kzld-publication"  # what kzld wrote, so that it never replaces anything else
 INVALID = """
 @prefix kz: <https://w3id.org/kzld/ontology#> .
 <https://w3id.org/kzld/id/person/nameless> a kz:Person .
@@ -45,7 +46,7 @@ def test_build_publishes_every_part_in_every_format(kzld, tmp_path):
     out = tmp_path / "public"
     done = kzld("build", "--out", out)
     assert done.exit_code == 0, done.stderr
-    assert {p.name for p in out.iterdir()} == EXPECTED_FILES
+    assert {p.name for p in out.iterdir()} == EXPECTED_FILES | {MARKER}
     assert done.stderr == ""  # no progress display when stderr is not a terminal
     for name in EXPECTED_FILES - {"SHA256SUMS"}:
         assert name in done.stdout
@@ -54,7 +55,7 @@ def test_build_publishes_every_part_in_every_format(kzld, tmp_path):
 def test_default_output_folder_is_public_dumps_in_the_working_directory(run_kzld, tmp_path):
     done = run_kzld("build", cwd=tmp_path)
     assert done.exit_code == 0, done.stderr
-    assert {p.name for p in (tmp_path / "public" / "dumps").iterdir()} == EXPECTED_FILES
+    assert {p.name for p in (tmp_path / "public" / "dumps").iterdir()} == EXPECTED_FILES | {MARKER}
 
 
 def test_checksums_file_passes_sha256sum_check(published):  # noqa: F811
@@ -80,7 +81,7 @@ def test_builds_are_byte_identical_whatever_the_hash_seed(run_kzld, tmp_path):
         done = run_kzld("build", "--out", out, env={"PYTHONHASHSEED": seed})
         assert done.exit_code == 0, done.stderr
         outputs.append(_contents(out))
-    assert outputs[0].keys() == EXPECTED_FILES
+    assert outputs[0].keys() == EXPECTED_FILES | {MARKER}
     for name in EXPECTED_FILES:
         assert outputs[0][name] == outputs[1][name], name
 

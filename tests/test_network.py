@@ -32,6 +32,21 @@ def test_guard_refuses_even_loopback_connections(guarded, listener):
         socket.create_connection(("127.0.0.1", listener), timeout=1)
 
 
+def test_guard_refuses_a_udp_datagram_without_connect(guarded):
+    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    receiver.bind(("127.0.0.1", 0))
+    receiver.settimeout(0.3)
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        with pytest.raises(NetworkRefused, match="works offline"):
+            sender.sendto(b"query", receiver.getsockname())
+        with pytest.raises(TimeoutError):
+            receiver.recv(16)  # nothing arrived
+    finally:
+        sender.close()
+        receiver.close()
+
+
 def test_guard_refuses_name_lookups(guarded):
     with pytest.raises(NetworkRefused):
         socket.getaddrinfo("localhost", 80)

@@ -47,6 +47,7 @@ DataOption = Annotated[
         help="RDF file or folder to read (.ttl, .nt, .jsonld); repeatable. "
         "Default: the bundled ontology and data.",
         show_default=False,
+        readable=False,  # kzld says which file it cannot read, with exit 3, not click (2)
     ),
 ]
 
@@ -89,9 +90,11 @@ def data_paths(given: list[Path] | None) -> list[Path]:
 
 
 def report_error(message: str, hint: str | None = None) -> None:
-    typer.echo(f"kzld: error: {message}", err=True)
+    from kzld.errors import printable
+
+    typer.echo(f"kzld: error: {printable(message)}", err=True)
     if hint:
-        typer.echo(f"  hint: {hint}", err=True)
+        typer.echo(f"  hint: {printable(hint)}", err=True)
 
 
 # --------------------------------------------------------------------------- option checks
@@ -286,6 +289,11 @@ def run(argv: list[str] | None = None) -> int:
     _add_exit_codes(command)
     try:
         done = command.main(args=argv, prog_name="kzld", standalone_mode=False)
+    except SystemExit:  # click ends an EPIPE with sys.exit(1), its streams wrapped
+        if type(sys.stdout).__name__.endswith("PacifyFlushWrapper"):  # a closed pipe
+            _quiet_stdout()
+            return 0
+        raise
     except click.exceptions.NoArgsIsHelpError as err:  # a bare group: its help, as asked
         typer.echo(err.format_message())
         return 0
@@ -300,6 +308,9 @@ def run(argv: list[str] | None = None) -> int:
     except click.Abort:  # end of input at a prompt
         report_error("interrupted")
         return INTERRUPTED
+    except BrokenPipeError:  # kzld ... | head: the reader has all it wanted
+        _quiet_stdout()
+        return 0
     finally:
         from kzld.network import lift_network_guard
 
@@ -308,6 +319,16 @@ def run(argv: list[str] | None = None) -> int:
     if done == INTERRUPTED:  # typer turns Ctrl-C into exit code 130 without a word
         typer.echo("kzld: interrupted", err=True)
     return done if isinstance(done, int) else 0
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so the flush at exit finds no closed pipe to complain of."""
+    import os
+
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def main() -> None:

@@ -51,7 +51,12 @@ def query(
     ] = None,
     file: Annotated[
         Path | None,
-        typer.Option("--file", help="Run this read-only SELECT query instead.", show_default=False),
+        typer.Option(
+            "--file",
+            help="Run this read-only SELECT query instead.",
+            show_default=False,
+            readable=False,  # read_regular reports it, exit 3
+        ),
     ] = None,
     post: Annotated[str | None, _name_option("Post")] = None,
     person: Annotated[str | None, _name_option("Person")] = None,
@@ -122,18 +127,17 @@ def query(
     if file is not None:
         if any(given.values()):
             raise UsageError("parameters apply to canned queries only, not to --file")
+        from kzld.resources import read_regular
+
+        raw = read_regular(file)  # a regular file only: a FIFO or /dev/zero would never end
         try:
-            text = file.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise InputError("no such file", path=str(file), hint="check the path") from None
+            text = raw.decode("utf-8")
         except UnicodeDecodeError as err:
             raise InputError(
                 f"not valid UTF-8 (byte 0x{err.object[err.start]:02x} at offset {err.start})",
                 path=str(file),
                 hint="save the query as UTF-8",
             ) from None
-        except OSError as err:
-            raise InputError((err.strerror or str(err)).lower(), path=str(file)) from None
         queries.check_read_only(text, str(file))  # before any data is read or host reached
         results = queries.run_text(text, _engine(endpoint, data, timeout, graph), str(file))
     else:

@@ -36,6 +36,7 @@ def validate(
             "--shapes",
             help="SHACL shapes file or folder; repeatable. Default: the bundled shapes.",
             show_default=False,
+            readable=False,  # the loader names what it cannot read, exit 3
         ),
     ] = None,
     format: Annotated[
