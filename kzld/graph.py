@@ -530,16 +530,23 @@ def _skolemise(triples: list[ox.Triple], path: Path) -> list[ox.Triple]:
             incoming.setdefault(t.object, []).append(t)
     names: dict[ox.BlankNode, ox.NamedNode] = {}
 
+    def digest(parts: list[str]) -> ox.NamedNode:
+        text = "\n".join(sorted(parts))
+        return ox.NamedNode(GENID + hashlib.sha256(text.encode("utf-8")).hexdigest()[:24])
+
+    def shown(term) -> str:
+        # A node that says nothing of its own is "[]" to the node pointing at it: its parser
+        # label is random, and its own name waits for that node's (below).
+        if isinstance(term, ox.BlankNode) and term not in outgoing:
+            return "[]"
+        return str(names.get(term, term))
+
     def describe(node: ox.BlankNode) -> ox.NamedNode:
-        parts = [f"{t.predicate} {names.get(t.object, t.object)}" for t in outgoing.get(node, [])]
-        if not parts:  # a node only pointed at: its context is all it has
-            parts = [f"^{t.subject} {t.predicate}" for t in incoming.get(node, [])]
-        digest = hashlib.sha256("\n".join(sorted(parts)).encode("utf-8")).hexdigest()[:24]
-        return ox.NamedNode(GENID + digest)
+        return digest([f"{t.predicate} {shown(t.object)}" for t in outgoing[node]])
 
     # Depth first with a stack of its own, not recursion: a list of any length or blank
     # nodes nested to any depth are named, each after the nodes it points to.
-    for root in set(outgoing) | set(incoming):
+    for root in outgoing:
         if root in names:
             continue
         stack: list[tuple[ox.BlankNode, int]] = [(root, 0)]
@@ -550,7 +557,7 @@ def _skolemise(triples: list[ox.Triple], path: Path) -> list[ox.Triple]:
             while at < len(below):
                 obj = below[at].object
                 at += 1
-                if isinstance(obj, ox.BlankNode) and obj not in names:
+                if isinstance(obj, ox.BlankNode) and obj in outgoing and obj not in names:
                     if obj in on_path:
                         raise InputError(
                             "blank nodes refer to each other in a cycle; give them IRIs",
@@ -564,6 +571,12 @@ def _skolemise(triples: list[ox.Triple], path: Path) -> list[ox.Triple]:
                 names[node] = describe(node)
                 stack.pop()
                 on_path.discard(node)
+    # A node only pointed at: its context, now named, is all it has.
+    for node, pointers in incoming.items():
+        if node not in outgoing:
+            names[node] = digest(
+                [f"^{names.get(t.subject, t.subject)} {t.predicate}" for t in pointers]
+            )
     result = []
     for t in triples:
         s = names.get(t.subject, t.subject) if isinstance(t.subject, ox.BlankNode) else t.subject
