@@ -4,10 +4,13 @@ kzld's one-line form, values checked at the option, Ctrl-C as exit code 130."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import stat
 import subprocess
 import sys
+import time
+import urllib.request
 
 import pytest
 from conftest import ROOT, subprocess_env
@@ -171,7 +174,18 @@ def test_ctrl_c_on_serve_exits_130(tmp_path):
         text=True,
     )
     try:
-        assert "serving" in child.stdout.readline()
+        line = child.stdout.readline()
+        assert "serving" in line
+        # Ctrl-C as a user gives it: once the server answers (its workers are forked by then).
+        url = re.search(r"http://\S+/", line).group(0)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(url + "sparql?query=ASK%7B%7D", timeout=5):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "the server never answered"
+                time.sleep(0.2)
         child.send_signal(signal.SIGINT)
         _, stderr = child.communicate(timeout=30)
     finally:
