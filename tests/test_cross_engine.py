@@ -395,3 +395,17 @@ def test_load_with_netrc_credentials(virtuoso, dump, run_kzld_module, tmp_path):
     engine = queries.RemoteEngine(virtuoso + "/sparql", timeout=60, graph=graph)
     count = engine.select("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", {})
     assert int(count.rows[0][0].value) == triples
+
+
+@pytest.mark.parametrize("padding", [0, 3000], ids=["get", "post"])
+def test_an_endpoint_url_with_default_graph_uri_works_on_virtuoso(virtuoso, dump, padding):
+    """The URL a Virtuoso user copies (`/sparql?default-graph-uri=…`), short and long."""
+    from urllib.parse import quote
+
+    url = f"{virtuoso}/sparql?default-graph-uri={quote(GRAPH, safe='')}"
+    query = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }" + (
+        "\n#" + "x" * padding if padding else ""
+    )
+    rows = queries.RemoteEngine(url, timeout=60).select(query, {}).rows
+    triples = sum(1 for line in dump.read_text().splitlines() if line.strip())
+    assert int(rows[0][0].value) == triples
