@@ -24,7 +24,7 @@ SKOS_ALT = "http://www.w3.org/2004/02/skos/core#altLabel"
 DCT = "http://purl.org/dc/terms/"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 
-TRIPLES_PER_PERSON = 29  # measured on the output; used only to size the run
+TRIPLES_PER_PERSON = 33  # measured on the output; used only to size the run
 TENURES_PER_POST = 12
 PERSONS_PER_SOURCE = 25
 POSTS_PER_ORGANISATION = 8
@@ -124,17 +124,21 @@ def _person(emit, i: int, persons: int, posts: int, sources: int) -> None:
         )
     if i % 7 == 0:
         emit(tenure, kz("appointedBy"), iri(f"{ID}person/bench-person-0"))
+    # Every value is backed by a citation that kz:supports it (the shapes' ksh:Backed).
+    starts = ["start"] + ["replaces"] * (k > 0) + ["appointedBy"] * (i % 7 == 0)
+    ends = ["end"] + ["endCause", "replacedBy"] * has_next
     for n, (supports, quote) in enumerate(
         (
-            ("start", f"Bench Person {i} was appointed on {start.isoformat()}"),
-            ("end", f"Bench Person {i} left the post on {end.isoformat()}"),
+            (starts, f"Bench Person {i} was appointed on {start.isoformat()}"),
+            (ends, f"Bench Person {i} left the post on {end.isoformat()}"),
         )
     ):
         citation = iri(f"{GENID}bench-{i}-{n}")
         emit(tenure, kz("evidence"), citation)
         emit(citation, kz("source"), source)
         emit(citation, kz("quote"), lit(quote))
-        emit(citation, kz("supports"), kz(supports))
+        for supported in supports:
+            emit(citation, kz("supports"), kz(supported))
 
     emit(event, iri(RDF_TYPE), kz("Appointment"))
     emit(event, kz("date"), typed(start.isoformat(), "date"))
@@ -144,7 +148,8 @@ def _person(emit, i: int, persons: int, posts: int, sources: int) -> None:
     citation = iri(f"{GENID}bench-{i}-event")
     emit(event, kz("evidence"), citation)
     emit(citation, kz("source"), source)
-    emit(citation, kz("quote"), lit(f"Bench Person {i} was appointed"))
+    emit(citation, kz("quote"), lit(f"Bench Person {i} was appointed on {start.isoformat()}"))
+    emit(citation, kz("supports"), kz("date"))
 
 
 def main() -> None:

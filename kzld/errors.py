@@ -12,6 +12,18 @@ OUTPUT = 5  # output cannot be written, another build holds the lock
 TIMEOUT = 6  # a local query ran past its time limit
 INTERRUPTED = 130
 
+# What each code means: shown by every command's --help and in the README's table.
+EXIT_CODES = {
+    OK: "success",
+    CHECK_FAILED: "a check failed: the data does not conform, verify found altered files",
+    USAGE: "usage error: bad option or parameter, unknown name, refused query",
+    BAD_INPUT: "bad input: a data, shapes or query file cannot be read or parsed",
+    REMOTE: "remote error: an endpoint failed, timed out or answered badly",
+    OUTPUT: "output error: cannot write the output, another build holds the lock",
+    TIMEOUT: "a local query ran past its time limit",
+    INTERRUPTED: "interrupted (Ctrl-C)",
+}
+
 
 class KzldError(Exception):
     """Base of every error kzld reports to a user: one line, a hint, an exit code."""

@@ -293,6 +293,12 @@ def _located(err: SyntaxError, path: Path, fmt: RdfFormat) -> InputError:
         column = int(match.group(2) or match.group(3))
         message = message[message.index(":", match.end()) + 1 :].strip()
         message = re.sub(r"\s*\(line \d+\)$", "", message)
+    if "LoadDocumentCallback" in message:  # pyoxigraph's wording for a remote @context
+        return InputError(
+            "the JSON-LD @context is a URL, and kzld never fetches remote contexts",
+            path=str(path),
+            hint="put the context inline in the file (an object, not a URL)",
+        )
     return InputError(
         f"{fmt.name} syntax error: {message}",
         path=str(path),

@@ -22,6 +22,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kzld.errors import QueryTimeout, UsageError
+from kzld.sparql_text import check_read_only, query_form, tokens
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 KZ = "https://w3id.org/kzld/ontology#"
@@ -256,69 +257,12 @@ def with_values(text: str, bindings: dict[str, ox.NamedNode | ox.Literal]) -> st
 def where_opening(text: str) -> int:
     """Offset of the '{' that opens the outer WHERE clause."""
     after_where = False
-    for kind, value, start in tokens(text):
-        if kind == "word" and value.upper() == "WHERE":
+    for token in tokens(text):
+        if token.kind == "word" and token.text.upper() == "WHERE":
             after_where = True
-        elif kind == "punct" and value == "{":
-            return start  # the first group opens the WHERE clause, with or without WHERE
+        elif token.kind == "punct" and token.text == "{":
+            return token.start  # the first group opens the WHERE clause, with or without WHERE
     raise UsageError("the query has no WHERE clause" if not after_where else "no '{' after WHERE")
-
-
-_TOKEN = re.compile(
-    r"""
-    (?P<comment>\#[^\n]*)
-  | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
-              |'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")
-  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
-  | (?P<var>[?$][A-Za-z0-9_]+)
-  | (?P<word>[A-Za-z_][A-Za-z0-9_\-.]*(?::[^\s{}()\[\];,.]*)?|:[^\s{}()\[\];,.]*)
-  | (?P<space>\s+)
-  | (?P<punct>.)
-    """,
-    re.VERBOSE | re.DOTALL,
-)
-
-
-def tokens(text: str):
-    """SPARQL tokens as (kind, text, offset); strings, IRIs and comments are single tokens,
-    so keywords inside them are never seen as keywords."""
-    for match in _TOKEN.finditer(text):
-        kind = match.lastgroup
-        if kind != "space":
-            yield kind, match.group(), match.start()
-
-
-# Keywords a user query may not use: they reach outside the data or change it.
-_REFUSED = {
-    "SERVICE": "SERVICE reaches another endpoint",
-    "FROM": "FROM / FROM NAMED loads graphs from elsewhere",
-    "LOAD": "LOAD fetches a document",
-    "INSERT": "updates are not allowed",
-    "DELETE": "updates are not allowed",
-    "CLEAR": "updates are not allowed",
-    "DROP": "updates are not allowed",
-    "CREATE": "updates are not allowed",
-    "ADD": "updates are not allowed",
-    "MOVE": "updates are not allowed",
-    "COPY": "updates are not allowed",
-    "WITH": "updates are not allowed",
-}
-
-
-def check_read_only(text: str, origin: str = "the query") -> None:
-    """Refuse a user query that could leave the data or change it, before it runs."""
-    for kind, value, start in tokens(text):
-        if kind == "word" and value.upper() in _REFUSED:
-            line = text.count("\n", 0, start) + 1
-            raise UsageError(
-                f"{origin}:{line}: {value.upper()} is refused: {_REFUSED[value.upper()]}",
-                hint="kzld runs read-only SELECT queries over the loaded data only",
-            )
-        if kind == "word" and value.upper() in {"CONSTRUCT", "DESCRIBE", "ASK"}:
-            raise UsageError(
-                f"{origin}: only SELECT queries are supported, not {value.upper()}",
-                hint="rewrite it as a SELECT",
-            )
 
 
 # --------------------------------------------------------------------------- parameters
@@ -466,6 +410,12 @@ def tidy(query: CannedQuery, raw: Results) -> Results:
 def run_text(text: str, engine, origin: str = "the query") -> Results:
     """Run a user's read-only SELECT query."""
     check_read_only(text, origin)
+    form = query_form(text)
+    if form != "SELECT":
+        raise UsageError(
+            f"{origin}: only SELECT queries are supported, not {form}",
+            hint="rewrite it as a SELECT",
+        )
     try:  # on an empty store: a syntax error is reported before any data or host is used
         ox.Store().query(text)
     except SyntaxError as err:
@@ -473,12 +423,17 @@ def run_text(text: str, engine, origin: str = "the query") -> Results:
     return engine.select(text, {})
 
 
+# Every list column is shown joined the same way, whatever token its query splits on (a
+# reason may hold commas; "; " reads as a list in every output format).
+LIST_SEPARATOR = "; "
+
+
 def _sorted_list(term, separator: str):
     # GROUP_CONCAT's order differs between engines and stores: sort the items.
     if not isinstance(term, ox.Literal) or not term.value:
         return term
-    items = sorted(set(term.value.split(separator)) - {""})
-    return ox.Literal(separator.join(items))
+    items = sorted({item.strip() for item in term.value.split(separator.strip())} - {""})
+    return ox.Literal(LIST_SEPARATOR.join(items))
 
 
 def local_engine(paths: Sequence[Path], timeout: float) -> LocalEngine:

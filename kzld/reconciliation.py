@@ -298,6 +298,9 @@ def _replace_checked(path: Path, text: str) -> None:
 
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".kzld-", suffix=".ttl")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # as any new file (and the build's), not mkstemp's 0600
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         try:

@@ -65,6 +65,7 @@ class Index:
     graph: KGraph
     outgoing: dict[ox.NamedNode, list[ox.Triple]] = field(default_factory=dict)
     incoming: dict[ox.NamedNode, list[ox.Triple]] = field(default_factory=dict)
+    rows: dict | None = None  # the timeline's tenures by post, once worked out
 
     @classmethod
     def of(cls, graph: KGraph) -> Index:
@@ -219,7 +220,7 @@ def _nested_html(index: Index, node: ox.NamedNode, link: Link) -> str:
             value = _nested_html(index, t.object, link)
         else:
             value = _term_html(index, t.object, link)
-        rows.append(f"<li>{escape(index.label(t.predicate))}: {value}</li>")
+        rows.append(f"<li>{escape(term_label(index, t.predicate))}: {value}</li>")
     return "<ul>" + "".join(rows) + "</ul>"
 
 
@@ -235,6 +236,12 @@ def entity_html(index: Index, subject: ox.NamedNode, link: Link, home: str) -> s
     if alt:
         items = "".join(f"<li>{_term_html(index, a, link)}</li>" for a in alt)
         parts.append(f'<h2>Also known as</h2>\n<ul class="labels">{items}</ul>')
+    kind = subject.value[len(ID_BASE) :].split("/", 1)[0] if is_entity(subject) else ""
+    story = {"person": career_html, "post": holders_html, "organisation": posts_html}.get(kind)
+    if story is not None:
+        told = story(index, subject, link)
+        if told:
+            parts.append(told)
     rows = []
     for predicate, objects in _grouped(index.outgoing.get(subject, [])):
         if predicate in _HIDDEN:
@@ -245,7 +252,10 @@ def entity_html(index: Index, subject: ox.NamedNode, link: Link, home: str) -> s
                 cells.append(_nested_html(index, obj, link))
             else:
                 cells.append(_term_html(index, obj, link))
-        head = _term_html(index, predicate, link)
+        head = escape(term_label(index, predicate))
+        href = link(predicate)
+        if href is not None:
+            head = f'<a href="{escape(href)}">{head}</a>'
         rows.append(f"<tr><th>{head}</th><td>{'<br>'.join(cells)}</td></tr>")
     if rows:
         parts.append('<h2>Facts</h2>\n<table class="facts">' + "\n".join(rows) + "</table>")
@@ -277,11 +287,9 @@ def _sources_html(index: Index, citations: list, link: Link) -> str:
         body = [head]
         for quote in index.values(citation, ox.NamedNode(KZ + "quote")):
             body.append(f"<blockquote{_lang_attr(quote)}>{escape(quote.value)}</blockquote>")
-        for note in index.values(citation, ox.NamedNode(KZ + "evidenceNote")):
-            body.append(f'<div class="meta">{escape(note.value)}</div>')
         supports = index.values(citation, ox.NamedNode(KZ + "supports"))
         if supports:
-            names = ", ".join(escape(index.label(p)) for p in supports)
+            names = ", ".join(escape(term_label(index, p)) for p in supports)
             body.append(f'<div class="meta">supports: {names}</div>')
         items.append("<li>" + "\n".join(body) + "</li>")
     return '<ol class="sources">' + "\n".join(items) + "</ol>"
@@ -291,17 +299,195 @@ def _referrers(index: Index, subject: ox.NamedNode) -> list[tuple[ox.NamedNode, 
     """Who points here; a citation or claim counts as the thing that carries it."""
     found: dict[tuple[ox.NamedNode, str], None] = {}
     for t in index.incoming.get(subject, []):
-        via = index.label(t.predicate)
+        via = term_label(index, t.predicate)
         owners = [(t.subject, via)]
         if t.subject.value.startswith(GENID):
             owners = [
-                (u.subject, f"{index.label(u.predicate)} → {via}")
+                (u.subject, f"{term_label(index, u.predicate)} → {via}")
                 for u in index.incoming.get(t.subject, [])
             ]
         for owner, path in owners:
             if isinstance(owner, ox.NamedNode) and not owner.value.startswith(GENID):
                 found.setdefault((owner, path), None)
     return sorted(found, key=lambda pair: (index.label(pair[0]), pair[1], pair[0].value))
+
+
+# --- careers and holders ------------------------------------------------------------------
+
+# Labels for the terms of other vocabularies the data uses, where the ontology gives none.
+_TERM_LABELS = {
+    "https://schema.org/description": "description",
+    "https://schema.org/name": "name",
+    "https://schema.org/birthDate": "birth date",
+    "https://schema.org/url": "web address",
+    RDFS + "comment": "comment",
+    RDFS + "seeAlso": "see also",
+    SKOS + "definition": "definition",
+    SKOS + "note": "note",
+    SKOS + "exactMatch": "exact match",
+    SKOS + "closeMatch": "close match",
+    OWL + "sameAs": "same as",
+    DCTERMS + "title": "title",
+    DCTERMS + "description": "description",
+    DCTERMS + "date": "date",
+    DCTERMS + "created": "created",
+    DCTERMS + "modified": "modified",
+    DCTERMS + "publisher": "publisher",
+    DCTERMS + "creator": "author",
+    DCTERMS + "source": "source",
+    DCTERMS + "license": "licence",
+    "http://www.w3.org/ns/prov#wasDerivedFrom": "derived from",
+}
+
+
+def term_label(index: Index, term: ox.NamedNode) -> str:
+    """A property or class as people read it: the ontology's label, else a known label,
+    else its local name in words (never a CURIE)."""
+    if index.values(term, LABEL):
+        return index.label(term)
+    if term.value in _TERM_LABELS:
+        return _TERM_LABELS[term.value]
+    local = re.split(r"[/#]", term.value)[-1]
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", local).lower() or term.value
+
+
+def _date_key(value: object) -> tuple:
+    """Sorts dates by the days they cover, whatever their precision; undated last."""
+    from kzld.timeline import span_of
+
+    span = span_of(value)
+    return (0, span.first, span.last) if span else (1, None, None)
+
+
+def _date_of(index: Index, node: object, *names: str):
+    """The node's first date among the properties named, and its sort key."""
+    for name in names:
+        for value in index.values(node, ox.NamedNode(KZ + name)):
+            if _date_key(value)[0] == 0:
+                return value, _date_key(value)
+    return None, _date_key(None)
+
+
+def _sources_of(index: Index, node: object, link: Link) -> str:
+    """The sources cited for a node, each once, as links."""
+    seen: dict[ox.NamedNode, None] = {}
+    for citation in index.values(node, EVIDENCE):
+        for source in index.values(citation, ox.NamedNode(KZ + "source")):
+            seen.setdefault(source, None)
+    ordered = sorted(seen, key=lambda s: (index.label(s).casefold(), s.value))
+    return "<br>".join(_term_html(index, s, link) for s in ordered) or "—"
+
+
+def _cell(index: Index, values: list, link: Link) -> str:
+    return ", ".join(_term_html(index, v, link) for v in values) or "—"
+
+
+def _tenure_rows(index: Index, tenures: list, link: Link, first: str) -> list[str]:
+    """Table rows for tenures: the person or post, start, end, how it ended, sources."""
+    rows = []
+    for tenure in tenures:
+        start, _ = _date_of(index, tenure, "start")
+        end, _ = _date_of(index, tenure, "end")
+        held, _ = _date_of(index, tenure, "heldOn")
+        as_of, _ = _date_of(index, tenure, "inOfficeAsOf")
+        what = index.values(tenure, ox.NamedNode(KZ + first))
+        cause = index.values(tenure, ox.NamedNode(KZ + "endCause"))
+        if end is not None:
+            end_html = _term_html(index, end, link)
+        elif as_of is not None:
+            end_html = f"in office as of {_term_html(index, as_of, link)}"
+        else:
+            end_html = "unknown"
+        start_html = _term_html(index, start, link) if start is not None else "unknown"
+        if start is None and held is not None:
+            start_html = f"unknown (in office on {_term_html(index, held, link)})"
+        acting = index.values(tenure, ox.NamedNode(KZ + "acting"))
+        if any(isinstance(a, ox.Literal) and a.value == "true" for a in acting):
+            start_html += ' <span class="meta">(acting)</span>'
+        details = link(tenure)
+        more = f' <a class="meta" href="{escape(details)}">(tenure)</a>' if details else ""
+        rows.append(f"<tr><td>{_cell(index, what, link)}{more}</td>")
+        rows[-1] += (
+            f"<td>{start_html}</td><td>{end_html}</td><td>{_cell(index, cause, link)}</td>"
+            f"<td>{_sources_of(index, tenure, link)}</td></tr>"
+        )
+    return rows
+
+
+def _in_date_order(index: Index, nodes, *names: str) -> list:
+    return sorted(
+        set(nodes), key=lambda n: (_date_of(index, n, *names)[1], index.label(n), n.value)
+    )
+
+
+def career_html(index: Index, person: ox.NamedNode, link: Link) -> str:
+    """A person's tenures in date order (start, end, how it ended, sources), then the
+    events that name them, in date order."""
+    holder, parts = ox.NamedNode(KZ + "holder"), []
+    tenures = [t.subject for t in index.incoming.get(person, []) if t.predicate == holder]
+    if tenures:
+        ordered = _in_date_order(index, tenures, "start", "heldOn", "end")
+        head = "<tr><th>post</th><th>from</th><th>to</th><th>how it ended</th><th>sources</th>"
+        rows = _tenure_rows(index, ordered, link, "post")
+        parts.append(
+            '<h2>Career</h2>\n<table class="career">' + head + "</tr>" + "".join(rows) + "</table>"
+        )
+    roles = {ox.NamedNode(KZ + "person"), ox.NamedNode(KZ + "agent")}
+    events = [
+        t.subject
+        for t in index.incoming.get(person, [])
+        if t.predicate in roles and t.subject.value.startswith(ID_BASE + "event/")
+    ]
+    if events:
+        rows = []
+        for event in _in_date_order(index, events, "date"):
+            # Sources that disagree on the date: every claimed date, earliest first.
+            dates = sorted(index.values(event, ox.NamedNode(KZ + "date")), key=_date_key)
+            when = " / ".join(_term_html(index, d, link) for d in dates) or "undated"
+            kinds = [k for k in index.types(event) if k.value != KZ + "Event"]
+            rows.append(
+                f"<tr><td>{when}</td>"
+                f"<td>{_term_html(index, event, link)}</td><td>{_cell(index, kinds, link)}</td>"
+                f"<td>{_sources_of(index, event, link)}</td></tr>"
+            )
+        head = "<tr><th>date</th><th>event</th><th>kind</th><th>sources</th></tr>"
+        parts.append('<h2>Events</h2>\n<table class="events">' + head + "".join(rows) + "</table>")
+    return "\n".join(parts)
+
+
+def holders_html(index: Index, post: ox.NamedNode, link: Link, heading: str = "h2") -> str:
+    """A post's holders in succession order, with their dates, how each left, sources."""
+    bars = _timeline_rows(index).get(post, [])
+    if not bars:
+        return ""
+    head = "<tr><th>holder</th><th>from</th><th>to</th><th>how it ended</th><th>sources</th>"
+    rows = _tenure_rows(index, [b.tenure for b in bars], link, "holder")
+    title = "Holders" if heading == "h2" else _term_html(index, post, link)
+    return (
+        f'<{heading}>{title}</{heading}>\n<table class="holders">{head}</tr>{"".join(rows)}</table>'
+    )
+
+
+def _timeline_rows(index: Index) -> dict:
+    """The timeline's tenures by post in succession order, worked out once per index
+    (every post and organisation page of a site asks)."""
+    from kzld.timeline import collect
+
+    if index.rows is None:
+        index.rows = collect(index)
+    return index.rows
+
+
+def posts_html(index: Index, organisation: ox.NamedNode, link: Link) -> str:
+    """An organisation's posts, each with its holders in order."""
+    post_in = ox.NamedNode(KZ + "postIn")
+    posts = sorted(
+        {t.subject for t in index.incoming.get(organisation, []) if t.predicate == post_in},
+        key=lambda p: (index.label(p).casefold(), p.value),
+    )
+    parts = [holders_html(index, p, link, heading="h3") for p in posts]
+    parts = [p for p in parts if p]
+    return "<h2>Posts and their holders</h2>\n" + "\n".join(parts) if parts else ""
 
 
 def landing_html(
@@ -489,6 +675,13 @@ def _file_link(here: str, node: ox.NamedNode) -> str | None:
             + node.value[len(KZ) :]
         )
     return None
+
+
+def is_publication(folder: Path) -> bool:
+    """Whether the folder holds what `kzld build` publishes (its checksums at least)."""
+    from kzld.publication import CHECKSUMS
+
+    return (folder / CHECKSUMS).is_file()
 
 
 def _downloads(out: Path, dumps: Path) -> list[str]:

@@ -94,7 +94,12 @@ def text_table(results: Results, width: int | None = None) -> str:
     rows = [[_one_line(display(t)) for t in row] for row in results.rows]
     widths = [max(_width(c) for c in column) for column in zip(header, *rows, strict=True)]
     if width is not None:
-        floors = [max(_width(name), 10) for name in header]  # never fold a column's name
+        # Never fold a column's name, nor split a word (a source id, a name) shorter than
+        # _LONGEST_WORD: cells fold at spaces only.
+        floors = [
+            max(_width(name), 10, *(_longest_word(row[i]) for row in rows))
+            for i, name in enumerate(header)
+        ]
         widths = _fit(widths, floors, width - 2 * (len(widths) - 1))
     folded = any(_width(c) > w for row in rows for c, w in zip(row, widths, strict=True))
     lines = _lines(header, widths)
@@ -105,6 +110,13 @@ def text_table(results: Results, width: int | None = None) -> str:
             lines.append("")
     count = len(results.rows)
     return "\n".join(lines).rstrip("\n") + f"\n{count} row{'s' if count != 1 else ''}\n"
+
+
+_LONGEST_WORD = 30  # past this a word may be split to keep the table on the screen
+
+
+def _longest_word(text: str) -> int:
+    return min(max((_width(w) for w in text.split()), default=0), _LONGEST_WORD)
 
 
 def _one_line(text: str) -> str:
@@ -122,17 +134,21 @@ def _width(text: str) -> int:
 
 
 def _fit(widths: list[int], floors: list[int], room: int) -> list[int]:
-    """Share the room fairly: columns narrower than their share keep their width, the
-    wider ones split what is left, none below its floor (past that, the terminal wraps)."""
+    """Share the room fairly: every column gets its floor, then what is left goes in equal
+    shares to the columns that want more, a narrow one keeping only what it needs (past
+    the floors, the terminal wraps)."""
     if sum(widths) <= room:
         return widths
-    fitted = list(widths)
-    left = room
-    by_width = sorted(range(len(widths)), key=lambda i: widths[i])
-    for done, i in enumerate(by_width):
-        share = left // (len(widths) - done)
-        fitted[i] = min(widths[i], max(share, floors[i]))
-        left -= fitted[i]
+    fitted = [min(w, f) for w, f in zip(widths, floors, strict=True)]
+    extra = room - sum(fitted)
+    wanting = sorted(
+        (i for i in range(len(widths)) if widths[i] > fitted[i]),
+        key=lambda i: widths[i] - fitted[i],
+    )
+    for done, i in enumerate(wanting):
+        give = min(widths[i] - fitted[i], max(extra, 0) // (len(wanting) - done))
+        fitted[i] += give
+        extra -= give
     return fitted
 
 

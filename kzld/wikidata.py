@@ -13,6 +13,7 @@ preferred, so every one is of best rank and has its truthy triple. kzld never de
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import itertools
 import re
@@ -146,6 +147,9 @@ class WikidataModel:
     entities: list[Entity]
     statements: list[Statement]
     alignment: Alignment
+    # Item values left out because they are neither a Wikidata item nor an item of this
+    # export (kz:dismissed as P1534): one line each, for the caller to report.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def url_pid(self) -> str:
@@ -274,6 +278,7 @@ class _Builder:
         self.types: dict[object, list[ox.NamedNode]] = defaultdict(list)
         for t in index.by_predicate[RDF_TYPE]:
             self.types[t.subject].append(t.object)
+        self.notes: set[str] = set()
         # (thing, property) -> {value: [citations]} for every kz:Conflict
         self.disputes: dict[tuple[object, object], dict[object, list[object]]] = {}
         for t in index.by_predicate[_kz("about")]:
@@ -292,7 +297,15 @@ class _Builder:
                 return self.alignment.statement_classes[cls]
         return None
 
-    def value(self, term: object, pid_property: ox.NamedNode) -> Value | None:
+    def is_item(self, node: ox.NamedNode) -> bool:
+        """A Wikidata item, or a kzld thing this export writes as an item (it has a P31)."""
+        if wd_id(node):
+            return True
+        return any(c in self.alignment.class_qid for c in self.types.get(node, []))
+
+    def value(
+        self, term: object, pid_property: ox.NamedNode, origin: object = None
+    ) -> Value | None:
         if isinstance(term, ox.Literal):
             if pid_property in self.alignment.value_when_true:
                 return (
@@ -305,7 +318,23 @@ class _Builder:
         if linked is not None:  # a qualifier pointing at a statement (kz:replaces): its item
             holder = self.index.one(term, linked.subject)
             return self.iri(holder) if isinstance(holder, ox.NamedNode) else None
-        return self.iri(term)
+        item = self.iri(term)
+        if not self.is_item(item) and not self.is_item(term):
+            # An ontology term such as kz:dismissed has no item to point at: never write a
+            # kzld IRI as a Wikidata value; leave it out and say so.
+            pid = self.alignment.properties.get(pid_property) or next(
+                (
+                    q
+                    for sc in self.alignment.statement_classes.values()
+                    for p, q in sc.qualifiers
+                    if p == pid_property
+                ),
+                pid_property.value,
+            )
+            where = origin.value if isinstance(origin, ox.NamedNode) else "?"
+            self.notes.add(f"{where}: {pid} value {term.value} is not a Wikidata item; left out")
+            return None
+        return item
 
     def references(self, citations: Iterable[object]) -> tuple[Reference, ...]:
         by_source: dict[ox.NamedNode, list[ox.Literal]] = defaultdict(list)
@@ -354,7 +383,7 @@ class _Builder:
             cls = self.statement_class(node)
             if cls is not None:
                 statements.extend(self.class_statements(node, cls))
-        return WikidataModel(entities, statements, self.alignment)
+        return WikidataModel(entities, statements, self.alignment, sorted(self.notes))
 
     def entity(self, node: ox.NamedNode, qids: list[str]) -> Entity:
         return Entity(
@@ -371,7 +400,7 @@ class _Builder:
         for prop, pid in sorted(self.alignment.properties.items(), key=lambda i: str(i[0])):
             claims = self.disputes.get((node, prop))
             for term in self.index.objects(node, prop):
-                value = self.value(term, prop)
+                value = self.value(term, prop, node)
                 if value is None:
                     continue
                 if claims is not None:
@@ -396,14 +425,14 @@ class _Builder:
         found = []
         for combo in itertools.product(*choices):
             chosen = dict(zip(split, combo, strict=True))
-            main = self.value(chosen[cls.value], cls.value)
+            main = self.value(chosen[cls.value], cls.value, node)
             if main is None:
                 continue
             qualifiers = []
             for prop, pid in cls.qualifiers:
                 terms = [chosen[prop]] if prop in chosen else self.index.objects(node, prop)
                 for term in terms:
-                    value = self.value(term, prop)
+                    value = self.value(term, prop, node)
                     if value is not None:
                         qualifiers.append((pid, value))
             citations = list(shared)
@@ -520,10 +549,16 @@ def wikibase_triples(model: WikidataModel) -> list[ox.Triple]:
     return sorted(out, key=str)
 
 
-def export_wikidata(graph: KGraph) -> bytes:
-    """The graph in the Wikibase RDF dump shape, as Turtle; byte-identical across runs."""
+def export_wikidata(graph: KGraph, notes: list[str] | None = None) -> bytes:
+    """The graph in the Wikibase RDF dump shape, as Turtle; byte-identical across runs.
+
+    What is left out (item values that are no Wikidata item) is appended to notes.
+    """
+    model = build_model(graph)
+    if notes is not None:
+        notes.extend(model.notes)
     body = ox.serialize(
-        wikibase_triples(build_model(graph)), format=ox.RdfFormat.TURTLE, prefixes=PREFIXES
+        wikibase_triples(model), format=ox.RdfFormat.TURTLE, prefixes=PREFIXES
     ).decode("utf-8")
     # pyoxigraph writes the prefix lines in hash order: write them ourselves, sorted.
     lines = body.splitlines(keepends=True)
@@ -603,7 +638,9 @@ def quickstatements(graph: KGraph, retrieved: Time | None = None) -> QuickStatem
         if st.pid in pids and wd_id(st.subject):
             per_post[(str(st.subject), str(st.value))].setdefault(st.origin.value, []).append(st)
     lines: list[str] = []
-    notes: list[str] = []
+    # What the model left out, for the statements QuickStatements would write.
+    origins = {origin for by_origin in per_post.values() for origin in by_origin}
+    notes: list[str] = [n for n in model.notes if n.split(": ", 1)[0] in origins]
     for key in sorted(per_post):
         by_origin = per_post[key]
         for origin in sorted(by_origin):
@@ -683,4 +720,8 @@ def parse_day(text: str) -> Time:
     """A YYYY-MM-DD option value as a day-precision time."""
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         raise UsageError(f"not a date: {text!r}", hint="write it as YYYY-MM-DD")
+    try:
+        datetime.date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"not a day of the calendar: {text!r}", hint="write YYYY-MM-DD") from None
     return Time(text + "T00:00:00Z", 11)

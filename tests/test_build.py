@@ -51,10 +51,10 @@ def test_build_publishes_every_part_in_every_format(kzld, tmp_path):
         assert name in done.stdout
 
 
-def test_default_output_folder_is_public_in_the_working_directory(run_kzld, tmp_path):
+def test_default_output_folder_is_public_dumps_in_the_working_directory(run_kzld, tmp_path):
     done = run_kzld("build", cwd=tmp_path)
     assert done.exit_code == 0, done.stderr
-    assert {p.name for p in (tmp_path / "public").iterdir()} == EXPECTED_FILES
+    assert {p.name for p in (tmp_path / "public" / "dumps").iterdir()} == EXPECTED_FILES
 
 
 def test_checksums_file_passes_sha256sum_check(published):  # noqa: F811
@@ -289,7 +289,7 @@ def test_errors_are_one_line_with_a_hint_and_no_traceback(run_kzld, tmp_path, ar
     assert lines[0].startswith("kzld: error: ") and words in lines[0]
     assert all(line.startswith("  hint: ") for line in lines[1:])
     assert "Traceback" not in done.stderr
-    assert not (tmp_path / "public").exists()
+    assert not (tmp_path / "public" / "dumps").exists()
 
 
 def test_debug_shows_the_traceback(run_kzld, tmp_path):

@@ -4,6 +4,7 @@ what it cannot check."""
 from __future__ import annotations
 
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from kzld.errors import InputError
 from kzld.graph import load_graph
 from kzld.resources import bundled
 from kzld.shacl_native import validate_native
-from kzld.validation import SH, load_shapes, validate
+from kzld.validation import SH, load_shapes, validate, validate_shacl
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NATIVE = FIXTURES / "native"
@@ -272,3 +273,180 @@ def test_shapes_shacl_rejects_are_refused_with_file_and_line(tmp_path):
         validate(load_graph([bundled("ontology")]), load_graph([path]), engine="native")
     assert caught.value.path == str(path) and caught.value.line == 5
     assert 'sh:minCount "one"' in caught.value.message
+
+
+# --- literals as written, blank nodes as blank (issue 20) -------------------------------
+
+PREFIXES = (
+    "@prefix sh: <http://www.w3.org/ns/shacl#> .\n"
+    "@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n"
+    "@prefix ex: <https://example.org/> .\n"
+)
+# (constraint on ex:p, values of ex:p on ex:a, the value nodes pySHACL reports)
+LITERAL_CASES = {
+    "byte-out-of-range": ("sh:datatype xsd:byte", '"300"^^xsd:byte', ['"300"^^xsd:byte']),
+    "int-is-not-integer": ("sh:datatype xsd:integer", '"5"^^xsd:int', ['"5"^^xsd:int']),
+    "int-is-int": ("sh:datatype xsd:int", '"5"^^xsd:int', []),
+    "non-negative": ("sh:datatype xsd:nonNegativeInteger", '"7"^^xsd:nonNegativeInteger', []),
+    "leading-zero-pattern": ('sh:pattern "^0"', '"01"^^xsd:integer', []),
+    "decimal-length": ("sh:maxLength 3", '"1.50"^^xsd:decimal', ['"1.50"^^xsd:decimal']),
+    "has-value-as-written": ('sh:hasValue "1.0"^^xsd:decimal', '"1.0"^^xsd:decimal', []),
+    "in-as-written": ('sh:in ( "1.0E2"^^xsd:double )', '"1.0E2"^^xsd:double', []),
+    "two-spellings": ("sh:maxCount 1", '5, "05"^^xsd:integer', [None]),
+    "boolean-one": ('sh:in ( "1"^^xsd:boolean )', '"1"^^xsd:boolean', []),
+}
+
+
+def _expand(value: str | None) -> str | None:
+    """A literal written with xsd: in N-Triples form."""
+    if value is None:
+        return None
+    text, _, datatype = value.partition("^^xsd:")
+    return f"{text}^^<http://www.w3.org/2001/XMLSchema#{datatype}>"
+
+
+@pytest.mark.parametrize("case", sorted(LITERAL_CASES))
+def test_value_nodes_are_compared_as_written(case, tmp_path):
+    constraint, values, expected = LITERAL_CASES[case]
+    path = tmp_path / "case.ttl"
+    path.write_text(
+        PREFIXES + f"ex:a ex:p {values} .\n"
+        f"ex:S a sh:NodeShape ; sh:targetNode ex:a ;\n"
+        f"    sh:property [ sh:path ex:p ; {constraint} ] .\n",
+        encoding="utf-8",
+    )
+    graph = load_graph([path])
+    native = validate_shacl(graph, graph, engine="native")
+    reference = validate_shacl(graph, graph, engine="pyshacl")
+    assert_agree(reference, native)
+    assert sorted(f.value or "" for f in native.findings) == sorted(
+        _expand(v) or "" for v in expected
+    )
+
+
+BLANK_CASES = {
+    # a blank focus node always fails sh:minLength (SHACL 4.4.1), skolemised or not
+    "blank-focus-min-length": (
+        "ex:S a sh:NodeShape ; sh:targetSubjectsOf ex:p ; sh:minLength 1 .",
+        "[ ex:p 1 ] .",
+        1,
+    ),
+    "blank-value-is-blank": (
+        "ex:S a sh:NodeShape ; sh:targetNode ex:a ;"
+        " sh:property [ sh:path ex:p ; sh:nodeKind sh:BlankNode ] .",
+        "ex:a ex:p [ ex:q 1 ], [ ex:q 2 ] .",
+        0,
+    ),
+    "is-blank-in-sparql": (
+        "ex:S a sh:NodeShape ; sh:targetNode ex:a ; sh:sparql [ sh:select "
+        '"SELECT $this ?value WHERE { $this <https://example.org/p> ?value '
+        'FILTER (isBlank(?value) && !isIRI(?value)) }" ] .',
+        "ex:a ex:p [ ex:q 1 ], ex:b .",
+        1,
+    ),
+    "blank-value-is-not-iri": (
+        "ex:S a sh:NodeShape ; sh:targetNode ex:a ;"
+        " sh:property [ sh:path ex:p ; sh:nodeKind sh:IRI ] .",
+        "ex:a ex:p [ ex:q 1 ], ex:b .",
+        1,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BLANK_CASES))
+def test_skolemised_blank_nodes_keep_their_verdicts(case, tmp_path):
+    shape, data, count = BLANK_CASES[case]
+    path = tmp_path / "case.ttl"
+    path.write_text(PREFIXES + shape + "\n" + data + "\n", encoding="utf-8")
+    graph = load_graph([path])
+    native = validate_shacl(graph, graph, engine="native")
+    assert_agree(validate_shacl(graph, graph, engine="pyshacl"), native)
+    assert len(native.findings) == count
+
+
+# --- SPARQL from a shapes file: refused before it runs ----------------------------------
+
+EVIL = """@prefix sh: <http://www.w3.org/ns/shacl#> .
+<https://example.org/S> a sh:NodeShape ;
+    sh:targetClass <https://w3id.org/kzld/ontology#Person> ;
+    sh:sparql [ sh:select \"\"\"
+        SELECT $this WHERE { $this a <https://w3id.org/kzld/ontology#Person> .
+        SERVICE <http://127.0.0.1:PORT/shapes> { ?a ?b ?c } }\"\"\" ] .
+"""
+
+
+@pytest.mark.parametrize("engine", ["native", "pyshacl"])
+def test_service_in_a_shapes_file_never_connects(engine, kzld, tmp_path):
+    # The "#" inside the IRI once read as a comment, which hid the SERVICE after it.
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        listener.setblocking(False)
+        shapes = tmp_path / "evil.ttl"
+        port = listener.getsockname()[1]
+        shapes.write_text(EVIL.replace("PORT", str(port)), encoding="utf-8")
+        result = kzld("validate", "--shapes", shapes, "--engine", engine)
+        with pytest.raises(BlockingIOError):
+            listener.accept()
+    assert result.exit_code == 3, result.stderr
+    assert "SERVICE is refused" in result.stderr
+    assert "Traceback" not in result.stderr and result.stderr.count("kzld: error:") == 1
+
+
+@pytest.mark.parametrize("engine", ["native", "pyshacl"])
+def test_a_broken_sparql_constraint_is_one_error_line(engine, kzld, tmp_path):
+    shapes = tmp_path / "broken.ttl"
+    shapes.write_text(
+        "@prefix sh: <http://www.w3.org/ns/shacl#> .\n"
+        "<https://example.org/S> a sh:NodeShape ;\n"
+        "    sh:targetClass <https://w3id.org/kzld/ontology#Person> ;\n"
+        '    sh:sparql [ sh:select "SELECT $this WHERE { $this ?p }" ] .\n',
+        encoding="utf-8",
+    )
+    result = kzld("validate", "--shapes", shapes, "--engine", engine)
+    assert result.exit_code == 3, result.stderr
+    assert "does not parse" in result.stderr
+    assert "Traceback" not in result.stderr and result.stderr.count("kzld: error:") == 1
+
+
+def test_shapes_graph_is_bound_and_leaves_the_data_as_it_was(tmp_path):
+    # $shapesGraph names the shapes as a named graph beside the data, for this run only.
+    path = tmp_path / "case.ttl"
+    path.write_text(
+        PREFIXES + "ex:a ex:p 1 .\n"
+        "ex:S a sh:NodeShape ; sh:targetNode ex:a ; ex:flag true ;\n"
+        '    sh:sparql [ sh:select """SELECT $this WHERE {\n'
+        '        GRAPH $shapesGraph { $currentShape <https://example.org/flag> true } }""" ] .\n',
+        encoding="utf-8",
+    )
+    graph = load_graph([path])
+    before = len(graph.store())
+    findings = validate_native(graph, graph)
+    assert [(f.focus, f.constraint) for f in findings] == [
+        (f"<{EX}a>", f"<{SH}SPARQLConstraintComponent>")
+    ]
+    assert len(graph.store()) == before
+    assert not list(graph.store().named_graphs())
+
+
+def test_sparql_reads_literals_as_written(tmp_path):
+    # The store (and a query's own text) would read "05" as 5: the validator runs on rdflib
+    # for such a value, so STR($value) is "05" and only that value fails. pySHACL agrees
+    # on the verdict but leaves out sh:value, which SHACL gives ASK validators' results.
+    path = tmp_path / "case.ttl"
+    path.write_text(
+        PREFIXES + 'ex:a ex:p "05"^^xsd:integer, 7 .\n'
+        "ex:NotSpelt a sh:ConstraintComponent ;\n"
+        "    sh:parameter [ sh:path ex:spelling ] ;\n"
+        "    sh:validator [ a sh:SPARQLAskValidator ;\n"
+        '        sh:ask "ASK { FILTER (STR($value) != $spelling) }" ] .\n'
+        "ex:S a sh:NodeShape ; sh:targetNode ex:a ;\n"
+        '    sh:property [ sh:path ex:p ; ex:spelling "05" ] .\n',
+        encoding="utf-8",
+    )
+    graph = load_graph([path])
+    native = validate_shacl(graph, graph, engine="native")
+    reference = validate_shacl(graph, graph, engine="pyshacl")
+    assert [f.focus for f in native.findings] == [f.focus for f in reference.findings]
+    assert [f.value for f in native.findings] == [_expand('"05"^^xsd:integer')]
+    assert [f.constraint for f in native.findings] == ["<https://example.org/NotSpelt>"]

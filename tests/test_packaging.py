@@ -104,7 +104,7 @@ def test_installed_wheel_builds_outside_the_repository(wheel, tmp_path, publishe
 
     done = run(str(venv / "bin" / "kzld"), "build")
     assert done.returncode == 0, done.stderr
-    out = elsewhere / "public"
+    out = elsewhere / "public" / "dumps"  # the default layout: the site goes in public/
     # Same data, same bytes: the installed kzld publishes exactly what the checkout does.
     assert {p.name: p.read_bytes() for p in out.iterdir()} == {
         p.name: p.read_bytes() for p in published.iterdir()

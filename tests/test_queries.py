@@ -128,7 +128,7 @@ def test_successors_of_the_minister_of_defence(engine):
     (bektanov,) = succession(found, "Murat Bektanov", "Ruslan Zhaksylykov")
     assert bektanov["date"] == "2022-01-19"
     assert "dismissed" in bektanov["left"]
-    assert "kz-expert-2022-01" in bektanov["sources"].split(", ")
+    assert "kz-expert-2022-01" in bektanov["sources"].split("; ")
     (zhaksylykov,) = succession(found, "Ruslan Zhaksylykov", "Dauren Kosanov")
     assert zhaksylykov["date"] == "2025-06-08"
     # in date order
@@ -240,7 +240,7 @@ def test_sources_count_what_they_support(engine):
     assert diplomat["kind"] == "seed article"
     assert int(diplomat["citations"]) > 10
     # Bektanov's start date and birth are backed by the Astana Times report.
-    supports = found["astana-times-2021-09"]["supports"].split(", ")
+    supports = found["astana-times-2021-09"]["supports"].split("; ")
     assert {"start", "birthDate"} <= set(supports)
 
 

@@ -212,3 +212,27 @@ def test_retrieved_defaults_to_the_data_date_and_is_checked(kzld, tmp_path):
     bad = kzld("export", "quickstatements", "--data", data, "--retrieved", "6 May 2030")
     assert bad.exit_code == 2
     assert "not a date" in bad.stderr
+
+
+def test_an_end_cause_with_no_item_is_left_out_and_reported(kzld, tmp_path):
+    data = write_case(
+        tmp_path,
+        CASE + 'tenure:a--p kz:end "2023"^^xsd:gYear ; kz:endCause kz:dismissed .\n',
+    )
+    result = kzld(
+        "export",
+        "quickstatements",
+        "--data",
+        bundled("ontology"),
+        "--data",
+        data,
+        "--retrieved",
+        "2026-01-02",
+    )
+    assert result.exit_code == 0, result.stderr
+    (line,) = [parse(x) for x in result.stdout.splitlines()]
+    assert [p for p, _ in line["qualifiers"]] == ["P580", "P582"]  # no P1534
+    assert (
+        "tenure/a--p: P1534 value https://w3id.org/kzld/ontology#dismissed is not a Wikidata "
+        "item; left out"
+    ) in result.stderr

@@ -30,7 +30,7 @@ def chromium() -> str:
     if found is None:
         if os.environ.get("CI"):
             pytest.fail("chromium is not installed; .ci/run installs the Debian package")
-        pytest.skip("chromium is not installed here (apt-get install chromium chromium-driver)")
+        pytest.skip("chromium is not installed here (apt-get install chromium)")
     return found
 
 
@@ -166,3 +166,82 @@ def test_injected_markup_stays_text_in_the_browser(chromium, fixture_site, tmp_p
     dom = dump_dom(chromium, tmp_path, fixture_site / "id/person/script-kiddie.html")
     assert "<script" not in dom  # no script element was created
     assert "<h1>&lt;script&gt;alert(1)&lt;/script&gt;</h1>" in dom
+
+
+# --- the timeline at page width, measured by the browser --------------------------------
+
+_MEASURE = """<script>
+const svg = document.querySelector('.timeline svg');
+const scale = svg.getScreenCTM().a;
+const found = [...svg.querySelectorAll('text')].map(t => {
+  const r = t.getBoundingClientRect();
+  return {text: t.textContent, cls: t.getAttribute('class') || '',
+          px: parseFloat(getComputedStyle(t).fontSize) * scale,
+          left: r.left, top: r.top, right: r.right, bottom: r.bottom};
+});
+const out = document.createElement('pre');
+out.id = 'measured';
+out.textContent = JSON.stringify({scale: scale, width: svg.getBoundingClientRect().width,
+                                  texts: found});
+document.body.appendChild(out);
+</script>"""
+
+
+def measured_timeline(chromium: str, tmp_path: Path, site: Path, width: int) -> dict:
+    """Every text of the landing page's timeline as the browser lays it out: its rendered
+    font size in CSS pixels and its bounding box, at a window `width` pixels wide."""
+    import json
+
+    page = site / "measure.html"
+    html = (site / "index.html").read_text(encoding="utf-8")
+    page.write_text(html.replace("</body>", _MEASURE + "</body>"), encoding="utf-8")
+    try:
+        dom = run_chromium(
+            chromium, tmp_path / "profile", f"--window-size={width},900", "--dump-dom",
+            page.as_uri(),
+        )  # fmt: skip
+    finally:
+        page.unlink()
+    found = re.search(r'<pre id="measured">(.*?)</pre>', dom, re.S)
+    assert found, "the measuring script did not run"
+    return json.loads(unescape(found.group(1)))
+
+
+def _overlapping(texts: list[dict]) -> list[tuple[str, str]]:
+    clashes = []
+    for i, a in enumerate(texts):
+        for b in texts[i + 1 :]:
+            if min(a["right"], b["right"]) - max(a["left"], b["left"]) > 0.5 and (
+                min(a["bottom"], b["bottom"]) - max(a["top"], b["top"]) > 0.5
+            ):
+                clashes.append((a["text"], b["text"]))
+    return clashes
+
+
+@pytest.fixture(scope="module")
+def crowded_site(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("rendered-crowded")
+    build_site(load_graph([Path(__file__).parent / "fixtures" / "timeline.ttl"]), out)
+    return out
+
+
+@pytest.mark.parametrize("which", ["bundled_site", "crowded_site"])
+def test_timeline_reads_at_page_width(chromium, request, tmp_path, which):
+    site = request.getfixturevalue(which)
+    found = measured_timeline(chromium, tmp_path, site, 1200)
+    texts = found["texts"]
+    assert texts
+    small = [(t["text"], round(t["px"], 1)) for t in texts if t["px"] < 12]
+    assert not small, f"text under 12 px at a 1200 px window: {small[:5]}"
+    assert not _overlapping(texts)
+    # Nothing cut off at either side of the picture.
+    right_edge = min(t["left"] for t in texts) + found["width"]
+    assert all(t["right"] <= right_edge + 1 for t in texts)
+    # A name per bar and per marker: every holder label and marker name is drawn.
+    assert any(t["cls"] == "mark-name" for t in texts)
+
+
+def test_timeline_screenshot_at_1200_px(chromium, bundled_site, tmp_path):
+    pixels = screenshot(chromium, tmp_path, bundled_site / "index.html", "1200,1600")
+    assert count(pixels, BAR_BLUE) > 2000  # bars painted at full size inside the page
+    assert count(pixels, MARK_RED) > 20

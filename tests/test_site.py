@@ -251,3 +251,187 @@ def test_dates_cover_their_precision(value, datatype, first, last):
 def test_undated_values_are_not_drawn():
     assert span_of(ox.Literal("sometime in 2022")) is None
     assert span_of(ox.Literal("2022-13", datatype=ox.NamedNode(XSD + "gYearMonth"))) is None
+
+
+# --- what each end means, what the legend lists ----------------------------------------
+
+TIMELINE_FIXTURE = Path(__file__).parent / "fixtures" / "timeline.ttl"
+
+
+def _tenures(svg_text: str) -> dict[str, ET.Element]:
+    root = ET.fromstring(svg_text)
+    return {g.get("data-holder"): g for g in root.iter(SVG + "g") if g.get("class") == "tenure"}
+
+
+def _styles(group: ET.Element) -> set[str]:
+    return {e.get("class") for e in group.iter() if e.get("class")}
+
+
+@pytest.fixture(scope="module")
+def fixture_timeline() -> str:
+    return timeline_svg(Index.of(load_graph([TIMELINE_FIXTURE])), link=lambda n: None)
+
+
+def test_in_office_as_of_is_drawn_as_such(fixture_timeline):
+    clara = _tenures(fixture_timeline)["Clara Current"]
+    assert "in-office" in _styles(clara) and "end-unknown" not in _styles(clara)
+    title = clara.find(SVG + "title").text
+    assert title == "Clara Current: 2022-02-15 – in office as of 2025-11 (per its source)"
+
+
+def test_an_end_neither_given_nor_in_office_as_of_is_unknown(fixture_timeline):
+    dmitri = _tenures(fixture_timeline)["Dmitri Unknown-End"]
+    assert "end-unknown" in _styles(dmitri) and "in-office" not in _styles(dmitri)
+    assert dmitri.find(SVG + "title").text.endswith("– end unknown")
+    assert "to date" not in fixture_timeline
+
+
+def test_inferred_only_where_the_succession_gave_the_date(fixture_timeline):
+    tenures = _tenures(fixture_timeline)
+    assert "(the successor's start)" in tenures["Anna First"].find(SVG + "title").text
+    for name in ("Boris Second", "Clara Current", "Dmitri Unknown-End", "Elena Oneday"):
+        title = tenures[name].find(SVG + "title").text
+        assert "successor" not in title and "predecessor" not in title, title
+        assert "inferred" not in _styles(tenures[name]), name
+    assert "inferred" not in fixture_timeline.replace('id="inferred"', "").replace(
+        "url(#inferred)", ""
+    ).replace('class="inferred"', "").replace('data-style="inferred"', "")
+
+
+def test_a_day_in_office_is_not_a_start_or_an_end(fixture_timeline):
+    elena = _tenures(fixture_timeline)["Elena Oneday"]
+    assert {"start-unknown", "end-unknown"} <= _styles(elena)
+    assert elena.find(SVG + "title").text == (
+        "Elena Oneday: in office on 2021-06-01; start and end unknown"
+    )
+
+
+@pytest.mark.parametrize("source", [TIMELINE_FIXTURE, FIXTURE, None])
+def test_the_legend_lists_exactly_the_styles_drawn(source, bundled_graph):
+    graph = bundled_graph if source is None else load_graph([source])
+    root = ET.fromstring(timeline_svg(Index.of(graph), link=lambda n: None))
+    legend = next(g for g in root.iter(SVG + "g") if g.get("class") == "legend")
+    listed = {g.get("data-style") for g in legend.iter(SVG + "g") if g.get("data-style")}
+    drawn = set()
+    for group in root.iter(SVG + "g"):
+        if group.get("class") == "tenure":
+            drawn |= _styles(group) - {"tenure", "holder"}
+        elif (group.get("class") or "").startswith("mark "):
+            drawn.add(group.get("class").split()[1])
+    assert listed == drawn
+
+
+def test_every_post_name_is_shown_in_full_and_every_marker_is_named(bundled_graph):
+    index = Index.of(bundled_graph)
+    root = ET.fromstring(timeline_svg(index, link=lambda n: None))
+    for row in root.iter(SVG + "g"):
+        if row.get("class") != "post":
+            continue
+        name = next(t for t in row.iter(SVG + "text") if t.get("class") == "post-name")
+        assert name.text == index.label(ox.NamedNode(row.get("data-post")))
+    marks = [g for g in root.iter(SVG + "g") if (g.get("class") or "").startswith("mark ")]
+    assert marks
+    for mark in marks:
+        shown = [t.text for t in mark.iter(SVG + "text") if t.get("class") == "mark-name"]
+        assert shown == [mark.find(SVG + "title").text]
+
+
+@pytest.mark.parametrize("source", [TIMELINE_FIXTURE, None])
+def test_timeline_text_boxes_never_overlap_by_the_layout_estimate(source, bundled_graph):
+    # The layout's own (generous) widths; the browser's real boxes are in test_render.py.
+    from kzld.timeline import WIDTH, text_width
+
+    graph = bundled_graph if source is None else load_graph([source])
+    root = ET.fromstring(timeline_svg(Index.of(graph), link=lambda n: None))
+    boxes = []
+    for t in root.iter(SVG + "text"):
+        if t.get("class") in ("holder", "mark-name"):
+            left, base = float(t.get("x")), float(t.get("y"))
+            boxes.append((left, base - 11, left + text_width(t.text), base + 3, t.text))
+    assert boxes
+    for box in boxes:
+        assert 0 <= box[0] and box[2] <= WIDTH, box
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            apart = a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
+            assert apart, (a, b)
+
+
+# --- pages: careers in date order, holders in order, readable labels ----------------------
+
+
+def _table_rows(page: str, css: str) -> list[list[str]]:
+    table = re.search(rf'<table class="{css}">(.*?)</table>', page, re.S)
+    assert table, f"no {css} table"
+    rows = re.findall(r"<tr>(.*?)</tr>", table.group(1), re.S)
+    return [
+        [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td>(.*?)</td>", r, re.S)]
+        for r in rows[1:]
+    ]
+
+
+def _page(graph, iri: str) -> str:
+    from kzld.site import entity_html
+
+    index = Index.of(graph)
+    return entity_html(index, ox.NamedNode(iri), lambda n: None, "index.html")
+
+
+def test_a_persons_page_shows_the_career_in_date_order(bundled_graph):
+    page = _page(bundled_graph, ID + "person/murat-bektanov")
+    career = _table_rows(page, "career")
+    assert [row[0] for row in career] == [
+        "Commander of the Eastern Military District",
+        "Commander-in-Chief of the Ground Forces of Kazakhstan",
+        "Chief of the General Staff of the Armed Forces of Kazakhstan",
+        "Minister of Defence of Kazakhstan",
+    ]
+    minister = career[-1]
+    assert minister[1].startswith("2021-08-31") and minister[2].startswith("2022-01-19")
+    dismissed = Index.of(bundled_graph).label(ox.NamedNode(KZ + "dismissed"))
+    assert minister[3] == dismissed
+    assert all(row[4] and row[4] != "—" for row in career)  # every tenure with its sources
+    # Then the events, dated ones in date order, each with sources.
+    events = _table_rows(page, "events")
+    dated = [row[0][:10] for row in events if row[0] != "undated"]
+    assert dated == sorted(dated) and len(dated) >= 4
+    assert "undated" not in [row[0] for row in events[: len(dated)]]
+    assert page.index('class="career"') < page.index('class="events"')
+    arrest = next(row for row in events if row[1] == "Murat Bektanov arrested")
+    assert "2022-02-20" in arrest[0] and "2022-03" in arrest[0]  # both claimed dates
+
+
+def test_a_posts_page_lists_its_holders_in_succession_order(bundled_graph):
+    rows = _table_rows(_page(bundled_graph, MINISTER), "holders")
+    holders = [row[0].replace("(tenure)", "").strip() for row in rows]
+    assert holders == [
+        "Murat Bektanov",
+        "Ruslan Zhaksylykov",
+        "Dauren Kosanov",
+    ]
+    assert rows[-1][2] == "in office as of 2025-06 (month)"  # no end; its source says so
+
+
+def test_an_in_office_as_of_end_reads_as_such_on_the_page():
+    graph = load_graph([TIMELINE_FIXTURE])
+    post = ID + "post/commander-of-the-long-named-joint-strategic-command-of-the-republic"
+    rows = _table_rows(_page(graph, post), "holders")
+    assert rows[-1][2] == "in office as of 2025-11 (month)"
+
+
+def test_an_organisations_page_lists_its_posts_with_holders(bundled_graph):
+    page = _page(bundled_graph, ID + "organisation/ministry-of-defence")
+    assert "<h2>Posts and their holders</h2>" in page
+    assert page.count('<table class="holders">') >= 2
+    assert page.index("Murat Bektanov") < page.index("Ruslan Zhaksylykov")
+
+
+def test_row_labels_are_words_never_curies(bundled_graph, tmp_path):
+    build_site(bundled_graph, tmp_path)
+    for page in sorted((tmp_path / "id").rglob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        for head in re.findall(r"<th>(.*?)</th>", text, re.S):
+            plain = re.sub(r"<[^>]+>", "", head)
+            assert not re.fullmatch(r"[a-z]+:[A-Za-z]\w*", plain), (page.name, plain)
+        for via in re.findall(r'<span class="meta">([^<]*)</span></li>', text):
+            assert not re.search(r"\b[a-z]+:[A-Za-z]", via), (page.name, via)

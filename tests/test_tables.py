@@ -62,3 +62,57 @@ def test_dates_show_their_precision_and_unbound_cells_stay_empty():
 
 def test_no_rows_still_prints_the_header_and_count():
     assert text_table(_results()).splitlines()[-1] == "0 rows"
+
+
+def test_a_folded_table_never_splits_a_word(kzld):
+    from kzld import queries
+    from kzld.resources import default_data_paths
+
+    engine = queries.local_engine(default_data_paths(), 30)
+    results = queries.run_canned(queries.catalogue()["successors"], engine, {})
+    text = render(results, "table", width=100)
+    assert max(len(line) for line in text.splitlines()) <= 100
+    words = {w.strip(";") for line in text.splitlines() for w in line.split()}
+    for row in results.rows:
+        for source in row[results.columns.index("sources")].value.split("; "):
+            assert source in words, source  # each source id whole on one line
+
+
+def test_conflicts_show_labels_not_slugs_or_iris(kzld):
+    import csv
+    import io
+
+    result = kzld("query", "conflicts", "-f", "csv")
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert rows
+    for row in rows:
+        assert "--" not in row["about"] and "://" not in row["value"], row
+        assert row["property"] == row["property"].lower() or " " in row["property"]
+    about = {(r["about"], r["property"], r["value"]) for r in rows}
+    assert (
+        "Ruslan Zhaksylykov as Minister of Defence of Kazakhstan",
+        "end cause",
+        "resignation",
+    ) in about
+
+
+def test_every_list_column_is_joined_the_same_way(kzld):
+    import csv
+    import io
+
+    from kzld import queries
+    from kzld.queries import LIST_SEPARATOR
+
+    catalogue = queries.catalogue()
+    reasons = csv.DictReader(io.StringIO(kzld("query", "dismissals", "-f", "csv").stdout))
+    joined = [r["reasons"] for r in reasons if LIST_SEPARATOR in r["reasons"]]
+    assert joined and all("|" not in r for r in joined)
+    for name, canned in catalogue.items():
+        if not canned.lists:
+            continue
+        out = csv.DictReader(io.StringIO(kzld("query", name, "-f", "csv").stdout))
+        for row in out:
+            for column in canned.lists:
+                items = row[column].split(LIST_SEPARATOR)
+                assert all(item == item.strip() and item for item in items if row[column]), row

@@ -144,6 +144,26 @@ def test_warnings_pass_by_default_and_fail_on_request(kzld, warning_only):
     assert "does not conform" in failing.stdout
 
 
+def test_reports_conform_as_shacl_says_while_the_exit_code_follows_fail_on(kzld, warning_only):
+    # SHACL: sh:conforms is true only when there are no results at all (3.6.1); a warning
+    # is a result. kzld's exit code is its own policy (--fail-on) and stays 0 here.
+    turtle = kzld("validate", "--data", BASE, "--data", warning_only, "--format", "turtle")
+    assert turtle.exit_code == 0, turtle.stderr
+    store = ox.Store()
+    store.load(turtle.stdout.encode(), format=ox.RdfFormat.TURTLE)
+    [row] = store.query(
+        f"PREFIX sh: <{SH}> SELECT ?c (COUNT(?r) AS ?n) WHERE "
+        "{ ?report sh:conforms ?c ; sh:result ?r } GROUP BY ?c"
+    )
+    assert (row["c"].value, row["n"].value) == ("false", "1")
+    report = json.loads(
+        kzld("validate", "--data", BASE, "--data", warning_only, "-f", "json").stdout
+    )
+    assert (report["conforms"], report["passes"], report["counts"]["Warning"]) == (False, True, 1)
+    clean = json.loads(kzld("validate", "--data", BASE, "--format", "json").stdout)
+    assert (clean["conforms"], clean["passes"]) == (True, True)
+
+
 def test_unreadable_data_exits_3_with_the_line(kzld, tmp_path):
     bad = tmp_path / "bad.ttl"
     bad.write_text(BASE.read_text(encoding="utf-8") + "\n<urn:x> <urn:y> .\n", encoding="utf-8")

@@ -114,7 +114,8 @@ def test_wdqs_query_on_the_bundled_data_matches_the_kzld_graph(bundled_graph, bu
         (r["ministerLabel"], r["predecessorLabel"], (r["start"] or "")[:10], r["url"])
         for r in answers
     }
-    assert {(h, p, s, u) for h, p, s, u in expected} == got
+    # An undated tenure (Kosanov's: no source dates his appointment) has no P580 either.
+    assert {(h, p, s or "", u) for h, p, s, u in expected} == got
     assert {("Ruslan Zhaksylykov", "Murat Bektanov")} <= {(r[0], r[1]) for r in got}
 
 
@@ -164,20 +165,65 @@ def test_a_conflict_gives_one_normal_statement_per_claim_citing_its_own_source(s
 def test_qualifiers_use_the_holder_of_the_linked_tenure_and_wd_iris(sample):
     found = rows(
         sample,
-        f"""SELECT ?prev ?next ?by ?cause WHERE {{
+        f"""SELECT ?prev ?next ?by WHERE {{
               <{PERSON}murat-bektanov> p:P39 ?st .
-              ?st pq:P1365 ?prev ; pq:P1366 ?next ; pq:P748 ?by ; pq:P1534 ?cause }}""",
+              ?st pq:P1365 ?prev ; pq:P1366 ?next ; pq:P748 ?by }}""",
     )
-    assert {(r["prev"], r["next"], r["by"], r["cause"]) for r in found} == {
-        (
-            PERSON + "nurlan-yermekbayev",
-            PERSON + "ruslan-zhaksylykov",
-            WD + "Q200881",
-            "https://w3id.org/kzld/ontology#dismissed",
-        )
+    assert {(r["prev"], r["next"], r["by"]) for r in found} == {
+        (PERSON + "nurlan-yermekbayev", PERSON + "ruslan-zhaksylykov", WD + "Q200881")
     }
     acting = rows(sample, "SELECT ?st WHERE { wd:Q56825894 p:P39 ?st . ?st pq:P5102 wd:Q4676846 }")
     assert len(acting) == 1
+
+
+def test_an_end_cause_with_no_wikidata_item_is_left_out_and_reported(kzld, sample):
+    # kz:dismissed has no verified item: no P1534 at all, never the kzld IRI.
+    assert not rows(sample, "SELECT ?st WHERE { ?st pq:P1534 ?cause }")
+    result = kzld("export", "wikidata", "--data", bundled("ontology"), "--data", SAMPLE)
+    assert result.exit_code == 0, result.stderr
+    assert "#dismissed" not in result.stdout.replace("kz:dismissed", "")
+    assert (
+        "kzld: left out: https://w3id.org/kzld/id/tenure/murat-bektanov--minister-of-defence: "
+        "P1534 value https://w3id.org/kzld/ontology#dismissed is not a Wikidata item"
+    ) in result.stderr
+
+
+def test_an_end_cause_mapped_to_an_item_is_written_as_that_item(tmp_path):
+    mapping = tmp_path / "mapping.ttl"
+    # A test-only placeholder item for the end cause (no real QID is claimed here).
+    mapping.write_text(
+        "<https://w3id.org/kzld/ontology#dismissed> <https://w3id.org/kzld/ontology#wikidataEntity>"
+        " <http://www.wikidata.org/entity/Q999999999> .\n",
+        encoding="utf-8",
+    )
+    notes: list[str] = []
+    store = ox.Store()
+    store.load(
+        export_wikidata(load_graph([bundled("ontology"), SAMPLE, mapping]), notes),
+        format=ox.RdfFormat.TURTLE,
+    )
+    found = rows(store, f"SELECT ?cause WHERE {{ <{PERSON}murat-bektanov> p:P39/pq:P1534 ?cause }}")
+    assert {r["cause"] for r in found} == {WD + "Q999999999"}
+    assert not [n for n in notes if "#dismissed" in n]
+
+
+def test_every_item_value_in_the_bundled_export_is_a_wikidata_or_exported_item(bundled_export):
+    bad = rows(
+        bundled_export,
+        """SELECT DISTINCT ?p ?value WHERE {
+             ?s ?p ?value . FILTER (isIRI(?value))
+             FILTER (STRSTARTS(STR(?p), "http://www.wikidata.org/prop/qualifier/P")
+                     || STRSTARTS(STR(?p), "http://www.wikidata.org/prop/statement/P")
+                     || STRSTARTS(STR(?p), "http://www.wikidata.org/prop/direct/P"))
+             FILTER (!STRSTARTS(STR(?value), "http://www.wikidata.org/entity/"))
+             FILTER NOT EXISTS { ?value a wikibase:Item }
+           }""",
+    )
+    assert not bad, bad
+    classes = rows(bundled_export, "SELECT DISTINCT ?c WHERE { ?s wdt:P31 ?c }")
+    assert classes and all(r["c"].startswith(WD) for r in classes)
+    causes = rows(bundled_export, "SELECT ?c WHERE { ?s pq:P1534 ?c }")
+    assert all(r["c"].startswith(WD) for r in causes)
 
 
 def test_reconciled_entities_use_wd_iris_and_every_item_has_p31(sample):

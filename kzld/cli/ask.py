@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from kzld.cli import DataOption, app, data_paths
+from kzld.cli import DataOption, app, check_period, data_paths, date_value, named_value
 
 
 class OutputFormat(StrEnum):
@@ -20,11 +20,17 @@ class OutputFormat(StrEnum):
 
 
 def _name_option(what: str) -> object:
-    return typer.Option(help=f"{what}: IRI, slug or any label or spelling.", show_default=False)
+    return typer.Option(
+        help=f"{what}: IRI, slug or any label or spelling.",
+        show_default=False,
+        callback=named_value,
+    )
 
 
 def _date_option(what: str) -> object:
-    return typer.Option(help=f"{what} (YYYY, YYYY-MM or YYYY-MM-DD).", show_default=False)
+    return typer.Option(
+        help=f"{what} (YYYY, YYYY-MM or YYYY-MM-DD).", show_default=False, callback=date_value
+    )
 
 
 EndpointOption = Annotated[
@@ -54,13 +60,21 @@ def query(
     from_: Annotated[
         str | None,
         typer.Option(
-            "--from", help="Start of the period (YYYY, YYYY-MM or YYYY-MM-DD).", show_default=False
+            "--from",
+            help="Start of the period (YYYY, YYYY-MM or YYYY-MM-DD).",
+            show_default=False,
+            callback=date_value,
         ),
     ] = None,
     to: Annotated[str | None, _date_option("End of the period")] = None,
     type_: Annotated[
         str | None,
-        typer.Option("--type", help="Event type, e.g. arrest, dismissal.", show_default=False),
+        typer.Option(
+            "--type",
+            help="Event type, e.g. arrest, dismissal.",
+            show_default=False,
+            callback=named_value,
+        ),
     ] = None,
     endpoint: EndpointOption = None,
     graph: Annotated[
@@ -74,17 +88,19 @@ def query(
     ] = None,
     data: DataOption = None,
     format: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="Output format.")
+        OutputFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Output format (a terminal table, or SPARQL results JSON).",
+            case_sensitive=False,
+        ),
     ] = OutputFormat.table,
     timeout: Annotated[
         float, typer.Option("--timeout", help="Seconds before the query is abandoned.", min=0.1)
     ] = 30.0,
 ) -> None:
-    """Run a canned query (list them with no name) or your own with --file.
-
-    Exit codes: 0 done, 2 unknown query, name or option, or a refused query,
-    3 unreadable data, 4 endpoint failure, 6 timeout.
-    """
+    """Run a canned query (list them with no name) or your own with --file."""
     from kzld import queries, tables
     from kzld.errors import InputError, UsageError
 
@@ -93,6 +109,7 @@ def query(
         return
     if name is not None and file is not None:
         raise UsageError("give a query name or --file, not both")
+    check_period(from_, to)
     given = {
         "post": post,
         "person": person,
@@ -107,8 +124,16 @@ def query(
             raise UsageError("parameters apply to canned queries only, not to --file")
         try:
             text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as err:
-            raise InputError(str(err), path=str(file)) from None
+        except FileNotFoundError:
+            raise InputError("no such file", path=str(file), hint="check the path") from None
+        except UnicodeDecodeError as err:
+            raise InputError(
+                f"not valid UTF-8 (byte 0x{err.object[err.start]:02x} at offset {err.start})",
+                path=str(file),
+                hint="save the query as UTF-8",
+            ) from None
+        except OSError as err:
+            raise InputError((err.strerror or str(err)).lower(), path=str(file)) from None
         queries.check_read_only(text, str(file))  # before any data is read or host reached
         results = queries.run_text(text, _engine(endpoint, data, timeout, graph), str(file))
     else:
@@ -199,9 +224,6 @@ def load(
 
     Credentials (Basic or Digest) come from KZLD_STORE_USER and KZLD_STORE_PASSWORD, else
     from the store host's entry in ~/.netrc; never from the command line.
-
-    Exit codes: 0 loaded, 2 usage error, 3 unreadable data, 4 store failure or a count
-    that does not match.
     """
     import pyoxigraph as ox
 

@@ -39,11 +39,15 @@ def validate(
         ),
     ] = None,
     format: Annotated[
-        ReportFormat, typer.Option("--format", "-f", help="Report format.")
+        ReportFormat, typer.Option("--format", "-f", help="Report format.", case_sensitive=False)
     ] = ReportFormat.text,
     fail_on: Annotated[
         FailOn,
-        typer.Option("--fail-on", help="Lowest severity that makes the data fail (exit 1)."),
+        typer.Option(
+            "--fail-on",
+            help="Lowest severity that makes the data fail (exit 1).",
+            case_sensitive=False,
+        ),
     ] = FailOn.violation,
     engine: Annotated[
         EngineName,
@@ -51,14 +55,12 @@ def validate(
             "--engine",
             help="SHACL engine: native (SPARQL on pyoxigraph, scales to millions of triples) "
             "or pyshacl (the reference; tests hold native to its findings).",
+            case_sensitive=False,
         ),
     ] = EngineName.native,
 ) -> None:
-    """Check the data against the SHACL shapes and report every finding.
-
-    Exit codes: 0 conforms, 1 does not conform (or nothing to check), 2 usage error,
-    3 unreadable data or broken shapes.
-    """
+    """Check the data against the SHACL shapes and report every finding (exit 1 when the
+    data does not conform)."""
     from kzld.errors import CheckFailed
     from kzld.graph import load_graph
     from kzld.validation import load_shapes

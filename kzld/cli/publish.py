@@ -8,15 +8,15 @@ from typing import Annotated
 
 import typer
 
-from kzld.cli import DataOption, app
+from kzld.cli import PUBLICATION_FOLDER, DataOption, app
 
 OutOption = Annotated[
     Path,
     typer.Option(
         "--out",
         "-o",
-        help="Folder of the publication (relative to the current directory). "
-        "A build replaces it as a whole.",
+        help="Folder of the publication (relative to the current directory). A build "
+        "replaces it as a whole, and only a folder that holds a kzld publication.",
     ),
 ]
 
@@ -24,7 +24,7 @@ OutOption = Annotated[
 @app.command()
 def build(
     data: DataOption = None,
-    out: OutOption = Path("public"),
+    out: OutOption = PUBLICATION_FOLDER,
     lock_wait: Annotated[
         float,
         typer.Option(
@@ -60,7 +60,7 @@ def build(
 
 
 @app.command()
-def verify(out: OutOption = Path("public")) -> None:
+def verify(out: OutOption = PUBLICATION_FOLDER) -> None:
     """Check a publication against its SHA256SUMS and dataset.ttl, and name every file
     altered, missing or added since it was built (exit 1 if any)."""
     from kzld.errors import CheckFailed

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from kzld.cli import DataOption, app, data_paths
+from kzld.cli import PUBLICATION_FOLDER, SITE_FOLDER, DataOption, app, data_paths
 
 
 @app.command()
@@ -17,7 +17,7 @@ def serve(
         str, typer.Option("--host", help="Address to listen on; loopback unless told otherwise.")
     ] = "127.0.0.1",
     port: Annotated[
-        int, typer.Option("--port", help="Port to listen on; 0 picks a free one.")
+        int, typer.Option("--port", help="Port to listen on; 0 picks a free one.", min=0, max=65535)
     ] = 8000,
     timeout: Annotated[
         float, typer.Option("--timeout", help="Seconds a SPARQL query may run.", min=0.1)
@@ -27,7 +27,8 @@ def serve(
     ] = 10_000,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not log requests.")] = False,
 ) -> None:
-    """Serve the graph read-only: /sparql, /id/... pages and RDF, /reconcile."""
+    """Serve the graph read-only: /sparql, /id/... pages and RDF, /reconcile (Ctrl-C stops
+    it, exit 130)."""
     from kzld.errors import UsageError
     from kzld.graph import load_graph
     from kzld.server import Limits, make_server
@@ -48,31 +49,50 @@ def serve(
         )
     typer.echo("  /sparql  /id/{kind}/{name}  /reconcile  /ontology  /timeline.svg  (Ctrl-C stops)")
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+        server.serve_forever()  # Ctrl-C ends the run with exit code 130, as for any command
     finally:
         server.server_close()
 
 
 @app.command()
 def site(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the site into.")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Folder to write the site into; only the site's own files are replaced.",
+        ),
+    ] = SITE_FOLDER,
     data: DataOption = None,
     dumps: Annotated[
         Path | None,
         typer.Option(
             "--dumps",
-            help="Folder of a `kzld build` to link for download (default: the --out folder). "
-            "A separate folder keeps `kzld verify` of the build clean.",
+            help=f"Folder of a `kzld build` to link for download. Default: {PUBLICATION_FOLDER} "
+            "(where `kzld build` publishes); without it the site has no downloads.",
             show_default=False,
         ),
     ] = None,
 ) -> None:
     """Write a static site: landing page, one page per entity, ontology docs, timeline SVG."""
+    from kzld.errors import UsageError
     from kzld.graph import load_graph
-    from kzld.site import build_site
+    from kzld.site import build_site, is_publication
 
+    if dumps is not None and not is_publication(dumps):
+        raise UsageError(
+            f"--dumps {dumps}: no kzld publication there (no SHA256SUMS)",
+            hint=f"run 'kzld build --out {dumps}' first, or leave --dumps out",
+        )
+    if dumps is None:
+        dumps = PUBLICATION_FOLDER
+        if not is_publication(dumps):
+            typer.echo(
+                f"kzld: note: no publication in {dumps}: the site has no downloads "
+                "(run 'kzld build' first)",
+                err=True,
+            )
     graph = load_graph(data_paths(data))
     written = build_site(graph, out, dumps)
     typer.echo(f"kzld: wrote {len(written)} files to {out} (open {out / 'index.html'})")

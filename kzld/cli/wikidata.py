@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from kzld.cli import DataOption, app, data_paths
+from kzld.cli import DataOption, app, data_paths, day_value
 
 export_app = typer.Typer(help="Export the graph for other tools.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
@@ -33,6 +33,9 @@ def _emit(data: bytes, out: Path | None) -> None:
 
     try:
         fd, tmp = tempfile.mkstemp(dir=out.parent if str(out.parent) else ".", prefix=".kzld-")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # as any new file (and the build's), not mkstemp's 0600
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, out)
@@ -46,7 +49,11 @@ def export_wikidata(data: DataOption = None, out: OutOption = None) -> None:
     from kzld.graph import load_graph
     from kzld.wikidata import export_wikidata as export
 
-    _emit(export(load_graph(data_paths(data))), out)
+    notes: list[str] = []
+    body = export(load_graph(data_paths(data)), notes)
+    for note in notes:
+        typer.echo(f"kzld: left out: {note}", err=True)
+    _emit(body, out)
 
 
 @export_app.command("quickstatements")
@@ -60,6 +67,7 @@ def export_quickstatements(
             help="Date for S813 (retrieved), YYYY-MM-DD. Default: the data's date "
             "(its latest dcterms:modified or dcterms:created).",
             show_default=False,
+            callback=day_value,
         ),
     ] = None,
 ) -> None:
@@ -84,6 +92,30 @@ EndpointOption = Annotated[
 TimeoutOption = Annotated[
     float, typer.Option("--timeout", help="Seconds to wait for each answer.", min=1)
 ]
+
+
+def _kinds_value(ctx: typer.Context, param: typer.CallbackParam, value: str) -> str:
+    """Option callback: known kinds only; an empty list would reconcile nothing, silently."""
+    import difflib
+
+    from kzld.errors import UsageError
+
+    known = ("person", "organisation", "post")  # kzld.reconciliation.KINDS, without its import
+    kinds = [t.strip() for t in value.split(",") if t.strip()]
+    if not kinds:
+        raise UsageError("--types is empty", hint="give some of: " + ", ".join(known))
+    for kind in kinds:
+        if kind not in known:
+            close = difflib.get_close_matches(kind, known, n=1)
+            raise UsageError(
+                f"--types: unknown kind {kind!r}",
+                hint=(f"did you mean {close[0]}? " if close else "")
+                + "choose from "
+                + ", ".join(known),
+            )
+    return value
+
+
 reconcile_app = typer.Typer(
     help="Find Wikidata candidates for entities without a QID; accept reviewed ones.",
     invoke_without_command=True,
@@ -98,7 +130,12 @@ def reconcile(
     endpoint: EndpointOption = "https://query.wikidata.org/sparql",
     out: OutOption = None,
     types: Annotated[
-        str, typer.Option("--types", help="Kinds of entity to reconcile, comma-separated.")
+        str,
+        typer.Option(
+            "--types",
+            help="Kinds of entity to reconcile, comma-separated.",
+            callback=_kinds_value,
+        ),
     ] = "person,organisation,post",
     timeout: TimeoutOption = 60.0,
 ) -> None:
@@ -185,7 +222,12 @@ def diff_wikidata(
     ] = None,
     retrieved: Annotated[
         str | None,
-        typer.Option("--retrieved", help="Date for S813, YYYY-MM-DD. Default: the data's date."),
+        typer.Option(
+            "--retrieved",
+            help="Date for S813, YYYY-MM-DD. Default: the data's date.",
+            show_default=False,
+            callback=day_value,
+        ),
     ] = None,
     timeout: TimeoutOption = 60.0,
 ) -> None:
