@@ -178,7 +178,7 @@ def load_into_store(
         credentials=credentials,
         origin=store,
     )
-    if answer.status not in {200, 201, 204}:
+    if answer.status not in {200, 201, 202, 204}:
         fault = _http_error(answer.status, None, store, answer.text(), credentials)
         raise fault.final(store, 1) if isinstance(fault, _Retryable) else fault
     found = count_graph(

@@ -127,6 +127,11 @@ def _read_param(value: str, path: Path) -> Param:
     fields = dict(part.partition(":")[::2] for part in rest)
     fields = {k.strip(): v.strip() for k, v in fields.items()}
     kind = fields.get("type", "")
+    if "default" in fields:  # a default only kzld knew would make the raw file differ
+        raise UsageError(
+            f"{path}: parameter {name!r} has a default in its header",
+            hint="write the default into the query, e.g. BIND (COALESCE(?type, kz:Event) AS ?t)",
+        )
     if kind not in PARAM_TYPES:
         raise UsageError(f"{path}: parameter {name!r} has unknown type {kind!r}")
     return Param(

@@ -165,3 +165,160 @@ def test_the_store_url_comes_from_the_endpoint():
     with pytest.raises(UsageError, match="cannot derive a Graph Store URL") as caught:
         endpoints.store_url_for("http://127.0.0.1:7878/")
     assert "--store" in caught.value.hint
+
+
+def test_query_graph_reads_the_named_graph_the_load_filled(oxigraph, kzld):
+    graph = "https://example.org/graph/kzld"
+    result = kzld("load", "--endpoint", oxigraph + "/query", "--graph", graph)
+    assert result.exit_code == 0, result.stderr
+    local = kzld("query", "successors", "--format", "csv")
+    named = kzld("query", "successors", "-f", "csv", "-e", oxigraph + "/query", "--graph", graph)
+    assert named.exit_code == 0, named.stderr
+    assert named.stdout == local.stdout
+    # The embedded store holds one graph, the --data: --graph names it and changes nothing.
+    assert kzld("query", "successors", "-f", "csv", "--graph", graph).stdout == local.stdout
+
+
+def test_query_graph_must_be_an_iri(kzld):
+    result = kzld("query", "successors", "--graph", "not an iri")
+    assert result.exit_code == 2
+    assert "--graph is not an IRI" in result.stderr
+
+
+# --------------------------------------------------------------------------- credentials
+
+
+class Store:
+    """A Graph Store on 127.0.0.1 that demands Basic credentials (or answers HTML)."""
+
+    def __init__(self, user="reader", password="p@ss w0rd", html=False):
+        import base64
+        import http.server
+        import threading
+
+        self.graphs: dict[str, bytes] = {}
+        self.seen: list[tuple[str, str | None]] = []
+        expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+        store = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _reply(self, status, body=b"", media="text/plain", extra=()):
+                self.send_response(status)
+                self.send_header("Content-Type", media)
+                self.send_header("Content-Length", str(len(body)))
+                for name, value in extra:
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _handle(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                store.seen.append((self.command, self.headers.get("Authorization")))
+                if html:  # a login page on every request, with 200
+                    self._reply(200, b"<!DOCTYPE html><html>Sign in</html>", "text/html")
+                    return
+                if self.headers.get("Authorization") != expected:
+                    self._reply(
+                        401, b"who are you?", extra=[("WWW-Authenticate", 'Basic realm="x"')]
+                    )
+                    return
+                key = self.path.partition("?")[2]
+                if self.command == "GET":
+                    self._reply(200, store.graphs.get(key, b""), "application/n-triples")
+                    return
+                store.graphs[key] = (
+                    store.graphs.get(key, b"") if self.command == "POST" else b""
+                ) + body
+                self._reply(204)
+
+            do_GET = do_PUT = do_POST = _handle
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/store"
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def basic_store():
+    store = Store()
+    yield store
+    store.stop()
+
+
+def _data(tmp_path):
+    data = tmp_path / "two.ttl"
+    data.write_text("<https://example.org/a> <https://example.org/b> 'c', 'd' .\n")
+    return data
+
+
+def test_load_with_basic_credentials_from_the_environment(basic_store, run_kzld, tmp_path):
+    env = {"KZLD_STORE_USER": "reader", "KZLD_STORE_PASSWORD": "p@ss w0rd", "HOME": str(tmp_path)}
+    result = run_kzld("load", "--store", basic_store.url, "--data", _data(tmp_path), env=env)
+    assert result.exit_code == 0, result.stderr
+    assert "loaded 2 triples into the default graph" in result.stdout
+    assert "(it holds 2 triples)" in result.stdout
+    assert "p@ss w0rd" not in result.stdout + result.stderr
+    assert [method for method, _ in basic_store.seen] == ["PUT", "PUT", "GET", "GET"]
+    assert basic_store.seen[0][1] is None  # credentials only when the store asks
+
+
+def test_load_with_credentials_from_netrc(basic_store, run_kzld, tmp_path):
+    (tmp_path / ".netrc").write_text('machine 127.0.0.1 login reader password "p@ss w0rd"\n')
+    (tmp_path / ".netrc").chmod(0o600)
+    env = {"HOME": str(tmp_path), "KZLD_STORE_USER": "", "KZLD_STORE_PASSWORD": ""}
+    result = run_kzld("load", "--store", basic_store.url, "--data", _data(tmp_path), env=env)
+    assert result.exit_code == 0, result.stderr
+    assert "p@ss w0rd" not in result.stdout + result.stderr
+
+
+def test_load_without_credentials_says_where_to_put_them(basic_store, run_kzld, tmp_path):
+    env = {"HOME": str(tmp_path), "KZLD_STORE_USER": "", "KZLD_STORE_PASSWORD": ""}
+    result = run_kzld("load", "--store", basic_store.url, "--data", _data(tmp_path), env=env)
+    assert result.exit_code == 4
+    assert "401 Unauthorized" in result.stderr and "who are you?" in result.stderr
+    assert "KZLD_STORE_USER" in result.stderr and "~/.netrc" in result.stderr
+
+
+def test_half_the_credentials_is_a_usage_error(basic_store, run_kzld, tmp_path):
+    env = {"HOME": str(tmp_path), "KZLD_STORE_USER": "reader", "KZLD_STORE_PASSWORD": ""}
+    result = run_kzld("load", "--store", basic_store.url, "--data", _data(tmp_path), env=env)
+    assert result.exit_code == 2
+    assert "go together" in result.stderr
+    assert basic_store.seen == []
+
+
+def test_a_store_answering_200_with_html_is_not_loaded(run_kzld, tmp_path):
+    store = Store(html=True)
+    try:
+        result = run_kzld("load", "--store", store.url, "--data", _data(tmp_path))
+    finally:
+        store.stop()
+    assert result.exit_code == 4
+    assert result.stderr.startswith("kzld: error: ")
+    assert "an HTML page, not RDF" in result.stderr
+    assert "loaded" not in result.stdout
+
+
+def test_a_store_that_keeps_fewer_triples_is_not_loaded(basic_store, tmp_path):
+    with pytest.raises(endpoints.EndpointBadResponse, match="holds 2 triples, not 3"):
+        endpoints.load_into_store(
+            basic_store.url,
+            b'<https://example.org/a> <https://example.org/b> "c" .\n'
+            b'<https://example.org/a> <https://example.org/b> "d" .\n',
+            3,
+            credentials=endpoints.Credentials("reader", "p@ss w0rd", "test"),
+        )
+
+
+def test_credentials_never_show_their_password():
+    shown = repr(endpoints.Credentials("reader", "hunter2", "the environment"))
+    assert "hunter2" not in shown and "reader" in shown

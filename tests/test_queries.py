@@ -86,6 +86,35 @@ def test_a_parameter_of_unknown_type_is_refused(tmp_path):
         queries.read_query(broken)
 
 
+def test_a_default_in_the_header_is_refused(tmp_path):
+    # The raw file must give the rows of `kzld query NAME`: a default lives in the query.
+    broken = tmp_path / "broken.rq"
+    broken.write_text(
+        "#+ name: b\n#+ summary: x\n#+ columns: x\n"
+        "#+ param: type; type: type; default: https://w3id.org/kzld/ontology#Event\n"
+        "SELECT ?x {}\n"
+    )
+    with pytest.raises(UsageError, match="has a default in its header") as caught:
+        queries.read_query(broken)
+    assert "COALESCE" in caught.value.hint
+
+
+def test_events_without_a_type_are_the_events_only():
+    """Run raw, events.rq gives the events (its default, kz:Event, is in the query), not
+    every typed thing."""
+    from kzld.graph import load_graph
+    from kzld.resources import default_data_paths
+
+    store = load_graph(default_data_paths()).store()
+    text = queries.catalogue()["events"].text
+    everything = {str(s["thing"]) for s in store.query("SELECT DISTINCT ?thing { ?thing a ?c }")}
+    raw = list(store.query(text))
+    typed = queries.with_values(text, {"type": ox.NamedNode(queries.KZ + "Event")})
+    assert len(raw) == len(list(store.query(typed)))
+    assert {s["event"].value for s in raw} == {s["event"].value for s in store.query(typed)}
+    assert 0 < len(raw) < len(everything)
+
+
 # --------------------------------------------------------------------------- the rows
 
 

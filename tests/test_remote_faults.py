@@ -420,3 +420,12 @@ def test_a_bad_load_timeout_is_refused_by_the_option(run_kzld, value):
     assert result.exit_code == errors.USAGE, result.stderr
     assert "timeout" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_environments_http_proxy_is_used(serve, monkeypatch):
+    proxy = serve(Reply())
+    monkeypatch.setenv("http_proxy", proxy.url.rsplit("/", 1)[0])
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    assert select("http://sparql.example.org/query") == json.loads(OK_BODY)
+    assert proxy.seen[0].path.startswith("http://sparql.example.org/query?query=")
