@@ -196,7 +196,8 @@ class Session:
             text=True,
             timeout=600,
         )
-        return _trimmed(done.stdout.splitlines())
+        # Trailing white space cannot be seen in the README, and editors strip it.
+        return _trimmed([line.rstrip() for line in done.stdout.splitlines()])
 
     def _start(self, command: str, shown_count: int) -> list[str]:
         child = subprocess.Popen(
