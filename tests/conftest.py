@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,3 +123,34 @@ def require_program(name: str, package: str) -> str:
             pytest.fail(message + " but CI must have it")
         pytest.skip(message)
     return found
+
+
+@pytest.fixture
+def listener():
+    """A TCP listener on 127.0.0.1; the list holds what each connection sent."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    accepted: list[bytes] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with connection:
+                connection.settimeout(1)
+                try:
+                    accepted.append(connection.recv(1024) or b"(connected)")
+                except OSError:
+                    accepted.append(b"(connected)")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield server.getsockname()[1], accepted
+    stop.set()
+    thread.join(2)
+    server.close()

@@ -18,6 +18,8 @@ PREFIXES = """PREFIX kz: <https://w3id.org/kzld/ontology#>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
 PREFIX schema: <https://schema.org/>
+PREFIX xsd: <http://www.w3.org/2001/XMLSchema#>
+PREFIX dcterms: <http://purl.org/dc/terms/>
 """
 CATALOGUE = queries.catalogue()
 

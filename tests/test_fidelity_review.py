@@ -2,23 +2,16 @@
 by the report's own date; vague counts are lower bounds; and the facts the review added read
 back as the articles state them."""
 
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 import re
 
 import pyoxigraph as ox
-import pytest
 
-from kzld import queries
-from kzld.tables import display
-
-KZ = "https://w3id.org/kzld/ontology#"
-PREFIXES = """PREFIX kz: <https://w3id.org/kzld/ontology#>
-PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-PREFIX xsd: <http://www.w3.org/2001/XMLSchema#>
-PREFIX dcterms: <http://purl.org/dc/terms/>
-"""
-CATALOGUE = queries.catalogue()
+# The fixtures store and engine, and the helpers, are test_fidelity's: tests name them.
+from test_fidelity import KZ, canned, engine, select, store  # noqa: F401
 
 # A quote dates a day only if it names one: a day number, a weekday, or a day counted from
 # another ("the same day", "eight days later"). A report's own date is not in its quote: a
@@ -29,27 +22,6 @@ NAMES_A_DAY = re.compile(
     r"|вчера",
     re.IGNORECASE,
 )
-
-
-@pytest.fixture(scope="module")
-def store(bundled_graph) -> ox.Store:
-    return bundled_graph.store()
-
-
-@pytest.fixture(scope="module")
-def engine(store):
-    return queries.LocalEngine(store, timeout=60)
-
-
-def select(store: ox.Store, body: str) -> list[dict[str, str]]:
-    result = store.query(PREFIXES + body)
-    names = [v.value for v in result.variables]
-    return [{n: (row[n].value if row[n] is not None else None) for n in names} for row in result]
-
-
-def canned(engine, name: str, **given: str) -> list[dict[str, str]]:
-    result = queries.run_canned(CATALOGUE[name], engine, given)
-    return [dict(zip(result.columns, map(display, row), strict=True)) for row in result.rows]
 
 
 def undated_days(store: ox.Store) -> list[tuple[str, str, str]]:

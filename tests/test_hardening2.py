@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -29,37 +27,6 @@ def one_error(done, code: int) -> str:
     errors = [line for line in done.stderr.splitlines() if line.startswith("kzld: error:")]
     assert len(errors) == 1, done.stderr
     return errors[0]
-
-
-@pytest.fixture
-def listener():
-    """A TCP listener on 127.0.0.1; the list holds what each connection sent."""
-    server = socket.create_server(("127.0.0.1", 0))
-    server.settimeout(0.2)
-    accepted: list[bytes] = []
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                connection, _ = server.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            with connection:
-                connection.settimeout(1)
-                try:
-                    accepted.append(connection.recv(1024) or b"(connected)")
-                except OSError:
-                    accepted.append(b"(connected)")
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield server.getsockname()[1], accepted
-    stop.set()
-    thread.join(2)
-    server.close()
 
 
 # --------------------------------------------------------------------------- item 1: SERVICE

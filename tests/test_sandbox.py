@@ -3,11 +3,9 @@ from pyoxigraph's Rust HTTP client, and a listener on loopback receives nothing.
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import textwrap
-import threading
 
 import pytest
 
@@ -16,37 +14,6 @@ from tests.conftest import subprocess_env
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="seccomp and Landlock are Linux only"
 )
-
-
-@pytest.fixture
-def listener():
-    """A TCP listener on 127.0.0.1 that records every connection it accepts."""
-    server = socket.create_server(("127.0.0.1", 0))
-    server.settimeout(0.2)
-    accepted: list[bytes] = []
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                connection, _ = server.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            with connection:
-                connection.settimeout(1)
-                try:
-                    accepted.append(connection.recv(1024) or b"(connected)")
-                except OSError:
-                    accepted.append(b"(connected)")
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield server.getsockname()[1], accepted
-    stop.set()
-    thread.join(2)
-    server.close()
 
 
 def run_child(code: str) -> subprocess.CompletedProcess:
