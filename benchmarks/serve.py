@@ -127,9 +127,17 @@ class Connection:
 
 
 async def load(
-    port: int, path: str, query: str, requests: int, concurrency: int, limit_s: float
+    port: int,
+    path: str,
+    query: str,
+    requests: int,
+    concurrency: int,
+    limit_s: float,
+    fresh: bool = False,
 ) -> Tally:
-    """`requests` queries over `concurrency` connections, stopping at `limit_s` seconds."""
+    """`requests` queries over `concurrency` connections, stopping at `limit_s` seconds.
+    `fresh`: each request's text differs (a LIMIT above any row count, a new one each
+    time), so no server can answer it from a cache of earlier answers."""
     target = f"{path}?query={quote(query)}"
     tally = Tally()
     left = [requests]
@@ -141,9 +149,10 @@ async def load(
             while left[0] > 0 and time.monotonic() < stop_at:
                 left[0] -= 1
                 started = time.monotonic()
+                wanted = target + quote(f" LIMIT {10**9 + left[0]}") if fresh else target
                 try:
                     status = await conn.request(
-                        target, "application/sparql-results+json", max(0.1, stop_at - started)
+                        wanted, "application/sparql-results+json", max(0.1, stop_at - started)
                     )
                 except (OSError, asyncio.IncompleteReadError, ValueError, TimeoutError):
                     tally.errors += 1
@@ -368,12 +377,16 @@ def main(argv: list[str] | None = None) -> int:
                 ("simple", SIMPLE, args.requests),
                 ("successors", successors_query(), max(100, args.requests // 10)),
             ):
-                for name in sides:
-                    results[name][kind] = []
-                for _ in range(args.rounds):
-                    for name, (port, path) in sides.items():
-                        tally = run(load(port, path, query, count, args.concurrency, args.limit))
-                        results[name][kind].append(tally)
+                for fresh in (False, True):
+                    label = f"{kind}, each new" if fresh else kind
+                    for name in sides:
+                        results[name][label] = []
+                    for _ in range(args.rounds):
+                        for name, (port, path) in sides.items():
+                            tally = run(
+                                load(port, path, query, count, args.concurrency, args.limit, fresh)
+                            )
+                            results[name][label].append(tally)
             for name, (port, path) in sides.items():
                 results[name]["slowloris"] = run(
                     slowloris(port, path, args.slowloris, args.slowloris_seconds, args.normal)
@@ -408,15 +421,18 @@ def median_of(rounds: list[Tally]) -> Tally:
 
 
 def report(results: dict, args: argparse.Namespace) -> int:
+    kinds = ("simple", "simple, each new", "successors", "successors, each new")
     for side in results.values():
-        for kind in ("simple", "successors"):
+        for kind in kinds:
             side[kind] = median_of(side[kind])
     rows = []
-    for kind in ("simple", "successors"):
+    for kind in kinds:
         for name in ("kzld", "oxigraph"):
             t: Tally = results[name][kind]
+            query, _, how = kind.partition(", ")
+            label = f"{query} x{args.concurrency}" + (f", {how}" if how else "")
             rows.append(
-                f"| {kind} x{args.concurrency} | {name} | {t.rate():.0f} | "
+                f"| {label} | {name} | {t.rate():.0f} | "
                 f"{fmt_ms(t.percentile(50))} | {fmt_ms(t.percentile(99))} | "
                 f"{fmt_ms(max(t.latencies, default=float('nan')))} | {t.ok} | "
                 f"{sum(n for s, n in t.statuses.items() if s != 200) + t.errors} |"

@@ -20,11 +20,12 @@ import signal
 import socket
 import tempfile
 import threading
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
-from urllib.parse import parse_qs, quote, unquote
+from urllib.parse import parse_qs, quote, unquote, unquote_to_bytes
 
 import pyoxigraph as ox
 import uvicorn
@@ -120,6 +121,7 @@ class Limits:
     body_timeout: float = 30.0  # seconds for a whole request body (408)
     keep_alive: float = 5.0  # seconds an idle keep-alive connection stays open
     batch: int = MAX_QUERIES  # reconciliation queries in one request
+    cache: int = 64  # MiB of SPARQL answers each front keeps for repeated requests (0: none)
 
 
 class HttpError(Exception):
@@ -425,6 +427,9 @@ class Site:
             f"memory: a query may allocate {lim.memory} MiB; past that it is stopped, 503.\n"
             f"requests: query strings up to {lim.max_url} bytes, bodies up to "
             f"{lim.max_body} bytes.\n"
+            f"cache: a GET repeated with the same target, Accept and Host is answered from "
+            f"the last answer ({lim.cache} MiB kept; the data does not change while served; "
+            "queries calling RAND, NOW, UUID, STRUUID or BNODE always run).\n"
         )
 
     async def body(self, request: Request) -> bytes:
@@ -903,11 +908,71 @@ def _event_loop() -> str:
     return "uvloop"
 
 
-def make_app(site: Site) -> Starlette:
+def make_app(site: Site):
     methods = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
-    return Starlette(
+    app = Starlette(
         routes=[Route("/{rest:path}", site.handle, methods=methods)], lifespan=site.lifespan
     )
+    return AnswerCache(app, site.limits.cache << 20) if site.limits.cache else app
+
+
+# Functions whose value changes from one run of the same query to the next (SPARQL 1.1,
+# 17.4): a query that calls one is never answered from the cache.
+_UNREPEATABLE = re.compile(rb"(?i)\b(rand|now|uuid|struuid|bnode)\s*\(")
+
+
+class AnswerCache:
+    """Answers to GET /sparql kept by the exact request (target, Accept, Host), so that a
+    request made again is answered without starlette or a worker. The store never changes
+    while serving, so the same request gets the same bytes; only whole 200 answers up to
+    the worker's Content-Length size are kept, least recently used first out."""
+
+    def __init__(self, app, capacity: int):
+        self.app = app
+        self.capacity = capacity
+        self.entries: OrderedDict[tuple, tuple[list, bytes, int]] = OrderedDict()
+        self.size = 0
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] != "/sparql":
+            return await self.app(scope, receive, send)
+        # Every Accept and Host header, in order: all the answer depends on but the target.
+        told = b"\n".join(v for n, v in scope["headers"] if n == b"accept" or n == b"host")
+        key = (scope.get("raw_path") or b"", scope["query_string"], told)
+        hit = self.entries.get(key)
+        if hit is not None:
+            self.entries.move_to_end(key)
+            headers, body, _ = hit
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        start: dict = {}
+
+        async def keep(message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif (
+                message["type"] == "http.response.body"
+                and start.get("status") == 200
+                and not message.get("more_body")
+                and not start.get("partial")
+            ):
+                self._keep(key, list(start["headers"]), message.get("body", b""))
+            else:
+                start["partial"] = True  # a streamed answer: too big to keep
+            await send(message)
+
+        await self.app(scope, receive, keep)
+
+    def _keep(self, key: tuple, headers: list, body: bytes) -> None:
+        size = len(body) + sum(map(len, key)) + 512
+        query = unquote_to_bytes(key[1].replace(b"+", b" "))
+        if size > self.capacity // 16 or _UNREPEATABLE.search(query):
+            return
+        self.entries[key] = (headers, body, size)
+        self.size += size
+        while self.size > self.capacity:
+            self.size -= self.entries.popitem(last=False)[1][2]
 
 
 class KzldServer:

@@ -41,6 +41,15 @@ def serve(
     memory: Annotated[
         int, typer.Option("--memory", help="MiB one SPARQL query may allocate.", min=64)
     ] = 1024,
+    cache: Annotated[
+        int,
+        typer.Option(
+            "--cache",
+            help="MiB of SPARQL answers kept for repeated GET requests, per front process "
+            "(0: none).",
+            min=0,
+        ),
+    ] = 64,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not log requests.")] = False,
 ) -> None:
     """Serve the graph read-only: /sparql, /id/... pages and RDF, /reconcile (Ctrl-C stops
@@ -58,6 +67,7 @@ def serve(
         workers=workers,
         long_queries=max(1, workers // 2),
         memory=memory,
+        cache=cache,
     )
     try:
         server = make_server(graph, host, port, limits, quiet, publication)
