@@ -59,6 +59,7 @@ class CannedQuery:
     columns: tuple[str, ...]
     lists: tuple[str, ...]  # columns holding a GROUP_CONCAT list, sorted for stable output
     separator: str  # the GROUP_CONCAT separator of those lists
+    order: tuple[str, ...]  # variables the rows are sorted by, then every shown column
     text: str
     path: Path
 
@@ -116,6 +117,7 @@ def read_query(path: Path) -> CannedQuery:
         columns=tuple(header["columns"].split()),
         lists=tuple(header.get("lists", "").split()),
         separator=header.get("separator", ",").strip() + " ",
+        order=tuple(header.get("order", "").split()),
         text=text,
         path=path,
     )
@@ -485,8 +487,9 @@ def run_canned(query: CannedQuery, engine, given: dict[str, str | None]) -> Resu
 
 
 def tidy(query: CannedQuery, raw: Results) -> Results:
-    """The header's columns in its order, list columns sorted: the same on every engine."""
-    missing = [c for c in query.columns if c not in raw.columns]
+    """The header's columns in its order, list items sorted, the rows sorted by the header's
+    `order` variables and then every column: the same on every engine."""
+    missing = [c for c in (*query.columns, *query.order) if c not in raw.columns]
     if missing:  # only an endpoint can answer with other variables than the query's
         from kzld.errors import EndpointBadResponse
 
@@ -497,13 +500,25 @@ def tidy(query: CannedQuery, raw: Results) -> Results:
         )
     index = [raw.columns.index(c) for c in query.columns]
     lists = {query.columns.index(c) for c in query.lists}
-    rows = []
+    keyed = []
     for row in raw.rows:
         picked = [row[i] for i in index]
         for i in lists:
             picked[i] = _sorted_list(picked[i], query.separator)
-        rows.append(tuple(picked))
-    return Results(list(query.columns), rows)
+        named = dict(zip(raw.columns, row, strict=True)) | dict(
+            zip(query.columns, picked, strict=True)
+        )
+        key = tuple(_order_key(named[c]) for c in (*query.order, *query.columns))
+        keyed.append((key, tuple(picked)))
+    keyed.sort(key=lambda pair: pair[0])
+    return Results(list(query.columns), [row for _, row in keyed])
+
+
+def _order_key(term) -> tuple[bool, str]:
+    """Unbound last, else by the term's string, the code points in order: dates of every
+    precision and language-tagged labels sort alike on every engine (SPARQL leaves the
+    order of language-tagged literals to the engine)."""
+    return (True, "") if term is None else (False, term.value)
 
 
 def run_text(text: str, engine, origin: str = "the query") -> Results:
