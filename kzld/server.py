@@ -56,6 +56,7 @@ from kzld.sparql_worker import (
     CSV,
     RESULTS_JSON,
     RESULTS_XML,
+    STOP_SIGNALS,
     TSV,
     Pool,
     QueryFailed,
@@ -316,6 +317,7 @@ class Site:
         }
         self.store = graph.store()
         self.pool: Pool | None = None  # forked in each serving process: fork_workers()
+        self.signals_held = False  # serve_forever holds Ctrl-C back until uvicorn's handlers
         svg = timeline_svg(self.index, self.link, standalone=False)
         downloads = [f"/kzld{f.extension}" for f in FORMATS]
         self.landing = landing_html(self.index, self.link, downloads, svg, "/ontology", "/")
@@ -346,6 +348,8 @@ class Site:
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
+        if self.signals_held:  # uvicorn's handlers are in place: a held Ctrl-C lands there
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
         await self.pool.start()
         if self.pool.guard is None:
             _log.warning(
@@ -1026,7 +1030,13 @@ class KzldServer:
     def serve_forever(self) -> None:
         """Serve until interrupted, in `limits.fronts` processes that share the listening
         socket, each with its own workers: Python's share of the processors grows with
-        them."""
+        them.
+
+        Ctrl-C and SIGTERM are held back from before the first fork until uvicorn has put
+        its handlers in place (Site.lifespan): one that came in between could be swallowed
+        and leave the server running, with nobody to stop it."""
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        self.site.signals_held = True
         children = []
         try:
             for _ in range(self.limits.fronts - 1):

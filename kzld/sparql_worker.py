@@ -48,6 +48,8 @@ _RESULT_FORMATS = {
     CSV: ox.QueryResultsFormat.CSV,
     TSV: ox.QueryResultsFormat.TSV,
 }
+# What stops a server; held back while it starts (KzldServer.serve_forever).
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 _FRAME = struct.Struct("!cI")  # kind (H header, D data, E end), length
 _CHUNK = 1 << 16
 _LONG_NICE = 15  # a query past the quick lane gives way to every other query too
@@ -341,6 +343,7 @@ def _zygote_main(control: socket.socket, store: ox.Store, memory: int, prefixes:
     die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # blocked by serve_forever
     # A worker's end wakes the loop at once: SIGCHLD writes to this pipe.
     wake, wake_write = os.pipe()
     os.set_blocking(wake_write, False)

@@ -223,3 +223,30 @@ def test_the_mapping_file_gets_the_same_mode_as_the_build(kzld, tmp_path):
     assert result.exit_code == 0, result.stderr
     assert stat.S_IMODE(mapping.stat().st_mode) == 0o644
     assert bundled("data") != mapping.parent
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("delay", [0.0, 0.01, 0.02, 0.04])
+@pytest.mark.parametrize("name", ["SIGINT", "SIGTERM"])
+def test_a_stop_signal_during_serve_start_up_still_stops_it(name, delay):
+    """Sent while the fronts and workers are still being forked (it used to be swallowed
+    now and then, and the server ran on with nobody to stop it)."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "kzld", "serve", "--port", "0", "--quiet"],
+        cwd=ROOT,
+        env=subprocess_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert "serving" in child.stdout.readline()
+        time.sleep(delay)
+        child.send_signal(getattr(signal, name))
+        _, stderr = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.communicate()
+    assert child.returncode == (130 if name == "SIGINT" else -signal.SIGTERM), stderr
+    assert "Traceback" not in stderr
