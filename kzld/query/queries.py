@@ -81,7 +81,7 @@ class Results:
 
 def catalogue(folder: Path | None = None) -> dict[str, CannedQuery]:
     """Every canned query in the queries folder (bundled by default), by name."""
-    from kzld.resources import bundled
+    from kzld.load.resources import bundled
 
     folder = folder or bundled("queries")
     found: dict[str, CannedQuery] = {}
@@ -144,7 +144,7 @@ def _read_param(value: str, path: Path) -> Param:
 
 def lookup_text(name: str) -> str:
     """A helper query kzld itself runs (queries/lookup/NAME.rq)."""
-    from kzld.resources import bundled
+    from kzld.load.resources import bundled
 
     return (bundled("queries") / "lookup" / f"{name}.rq").read_text(encoding="utf-8")
 
@@ -197,7 +197,7 @@ class LocalEngine:
         killed at the timeout: a runaway query costs the child, never this process."""
         import warnings
 
-        from kzld import sandbox
+        from kzld.load import sandbox
 
         reader, writer = os.pipe()
         with warnings.catch_warnings():
@@ -289,7 +289,7 @@ def _read_until(fd: int, deadline: float) -> tuple[bytes, bool]:
 
 
 class RemoteEngine:
-    """A SPARQL 1.1 endpoint reached through kzld.endpoints."""
+    """A SPARQL 1.1 endpoint reached through kzld.query.endpoints."""
 
     def __init__(self, endpoint: str, timeout: float = 30.0, graph: str | None = None):
         self.endpoint = endpoint
@@ -298,7 +298,7 @@ class RemoteEngine:
         self.sent: list[str] = []  # every query text sent, for inspection
 
     def select(self, text: str, bindings: dict[str, ox.NamedNode | ox.Literal]) -> Results:
-        from kzld.endpoints import select
+        from kzld.query.endpoints import select
 
         query = with_values(text, bindings)
         self.sent.append(query)
@@ -550,6 +550,6 @@ def _sorted_list(term, separator: str):
 
 
 def local_engine(paths: Sequence[Path], timeout: float) -> LocalEngine:
-    from kzld.graph import load_graph
+    from kzld.load.graph import load_graph
 
     return LocalEngine(load_graph(paths, prepare_store=True).store(), timeout)

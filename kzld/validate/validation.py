@@ -12,8 +12,8 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kzld.errors import CheckFailed, InputError, UsageError
-from kzld.graph import GENID, KGraph, load_graph, merge_graphs
-from kzld.resources import bundled
+from kzld.load.graph import GENID, KGraph, load_graph, merge_graphs
+from kzld.load.resources import bundled
 
 SH = "http://www.w3.org/ns/shacl#"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -307,7 +307,7 @@ def _meta_validate(shapes: KGraph) -> None:
     digest = hashlib.sha256("\n".join(map(str, shapes.sorted_triples())).encode()).hexdigest()
     if digest in _meta_valid:
         return
-    from kzld.shacl_native import validate_native
+    from kzld.validate.shacl_native import validate_native
 
     problems = [f for f in validate_native(shapes, _shacl_shacl()) if f.severity == "Violation"]
     if problems:
@@ -459,7 +459,7 @@ def validate(
     data = graph if _has_ontology(graph) else merge_graphs(graph, _bundled_ontology())
     lint_shapes(shapes, data)
     if engine != "native":  # the native engine checks its own, with what it cannot run
-        from kzld.shacl_native import check_sparql
+        from kzld.validate.shacl_native import check_sparql
 
         check_sparql(shapes)
     if not _has_targets(shapes, data):
@@ -613,7 +613,7 @@ def _severity(iri: str) -> str:
 
 def _native_findings(data: KGraph, shapes: KGraph) -> list[Finding]:
     """The native engine: shapes compiled to SPARQL on the pyoxigraph store."""
-    from kzld.shacl_native import validate_native
+    from kzld.validate.shacl_native import validate_native
 
     return validate_native(data, shapes)
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 
 from kzld.errors import UsageError
-from kzld.graph import KGraph
+from kzld.load.graph import KGraph
 
 WD = "http://www.wikidata.org/entity/"
 KZ = "https://w3id.org/kzld/ontology#"

@@ -22,9 +22,9 @@ from decimal import Decimal, InvalidOperation
 import pyoxigraph as ox
 
 from kzld.errors import InputError, UsageError
-from kzld.graph import GENID, KGraph
+from kzld.load.graph import GENID, KGraph
 from kzld.sparql_text import check_read_only, tokens
-from kzld.validation import Finding, _source_file
+from kzld.validate.validation import Finding, _source_file
 
 SH = "http://www.w3.org/ns/shacl#"
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -339,7 +339,7 @@ class _RdflibData:
     def __init__(self, data: KGraph):
         from rdflib import Graph
 
-        from kzld.validation import _to_rdflib
+        from kzld.validate.validation import _to_rdflib
 
         self.graph = _to_rdflib(data.triples, unskolemise=False, graph=Graph())
 
@@ -355,7 +355,7 @@ class _Rows(list):
     """rdflib's SELECT rows in the shape of pyoxigraph's: terms by variable name."""
 
     def __init__(self, result):
-        from kzld.validation import _from_rdflib, _oxliteral
+        from kzld.validate.validation import _from_rdflib, _oxliteral
 
         def term(node):
             if node is None:

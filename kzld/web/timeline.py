@@ -13,7 +13,7 @@ from html import escape
 
 import pyoxigraph as ox
 
-from kzld.site import KZ, XSD, Index
+from kzld.web.site import KZ, XSD, Index
 
 Link = Callable[[ox.NamedNode], str | None]
 

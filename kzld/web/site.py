@@ -18,8 +18,8 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kzld.errors import OutputError
-from kzld.formats import FORMATS
-from kzld.graph import GENID, KGraph
+from kzld.load.formats import FORMATS
+from kzld.load.graph import GENID, KGraph
 
 ID_BASE = "https://w3id.org/kzld/id/"
 KZ = "https://w3id.org/kzld/ontology#"
@@ -353,7 +353,7 @@ def term_label(index: Index, term: ox.NamedNode) -> str:
 
 def _date_key(value: object) -> tuple:
     """Sorts dates by the days they cover, whatever their precision; undated last."""
-    from kzld.timeline import span_of
+    from kzld.web.timeline import span_of
 
     span = span_of(value)
     return (0, span.first, span.last) if span else (1, None, None)
@@ -471,7 +471,7 @@ def holders_html(index: Index, post: ox.NamedNode, link: Link, heading: str = "h
 def _timeline_rows(index: Index) -> dict:
     """The timeline's tenures by post in succession order, worked out once per index
     (every post and organisation page of a site asks)."""
-    from kzld.timeline import collect
+    from kzld.web.timeline import collect
 
     if index.rows is None:
         index.rows = collect(index)
@@ -624,7 +624,7 @@ def build_site(graph: KGraph, out: Path, dumps: Path | None = None) -> list[Path
     """Write the static site into `out`, linking the dumps `kzld build` wrote into
     `dumps` (default: `out`). Every page is rendered before any is written, and each file
     is replaced atomically. Returns the files written, in order."""
-    from kzld.timeline import timeline_svg
+    from kzld.web.timeline import timeline_svg
 
     index = Index.of(graph)
     files: dict[str, str] = {}
@@ -679,14 +679,14 @@ def _file_link(here: str, node: ox.NamedNode) -> str | None:
 
 def is_publication(folder: Path) -> bool:
     """Whether the folder holds what `kzld build` publishes (its checksums at least)."""
-    from kzld.publication import CHECKSUMS
+    from kzld.publish.publication import CHECKSUMS
 
     return (folder / CHECKSUMS).is_file()
 
 
 def _downloads(out: Path, dumps: Path) -> list[str]:
     """Links, relative to the site, to the files `kzld build` published in `dumps`."""
-    from kzld.publication import CHECKSUMS, CONTEXT, DESCRIPTION, PARTS
+    from kzld.publish.publication import CHECKSUMS, CONTEXT, DESCRIPTION, PARTS
 
     names = [stem + f.extension for _, stem in PARTS for f in FORMATS]
     names += [CONTEXT, DESCRIPTION, CHECKSUMS]

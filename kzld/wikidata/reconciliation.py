@@ -31,9 +31,9 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kzld.errors import UsageError
-from kzld.graph import KGraph, parse_file
-from kzld.queries import where_opening
-from kzld.wikidata import (
+from kzld.load.graph import KGraph, parse_file
+from kzld.query.queries import where_opening
+from kzld.wikidata.export import (
     KZ,
     PREFIXES,
     WD,
@@ -57,7 +57,7 @@ Select = Callable[..., dict]
 
 
 def _query(name: str) -> str:
-    from kzld.resources import bundled
+    from kzld.load.resources import bundled
 
     return (bundled("queries") / "wikidata" / f"{name}.rq").read_text(encoding="utf-8")
 
@@ -112,7 +112,7 @@ def reconcile(
     select: Select | None = None,
 ) -> list[Candidate]:
     """Scored candidates for every entity of these kinds that has no QID yet."""
-    from kzld.endpoints import select as remote_select
+    from kzld.query.endpoints import select as remote_select
 
     unknown = sorted(set(kinds) - set(KINDS))
     if unknown:
@@ -403,8 +403,8 @@ def diff(
     select: Select | None = None,
 ) -> DiffReport:
     """Compare the statements of reconciled items with the endpoint's."""
-    from kzld.endpoints import select as remote_select
-    from kzld.wikidata import data_date
+    from kzld.query.endpoints import select as remote_select
+    from kzld.wikidata.export import data_date
 
     ask = select or remote_select
     model = build_model(graph)
