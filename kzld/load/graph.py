@@ -23,8 +23,8 @@ import pyoxigraph as ox
 
 from kzld.errors import InputError
 from kzld.load.formats import JSONLD, RdfFormat, accepted_extensions, format_for_path
+from kzld.vocabulary import GENID
 
-GENID = "https://w3id.org/kzld/.well-known/genid/"
 _GENID_BYTES = b"/.well-known/genid/"
 
 # Files with these extensions inside a data folder are RDF kzld does not read: refuse them
@@ -386,7 +386,7 @@ def _check_jsonld(text: str, path: Path) -> None:
     IRI, a bad language tag): a triple lost on the way is never published."""
     import json
 
-    from kzld.publish.jsonld import Dropped, check_dropped
+    from kzld.load.jsonld_check import Dropped, check_dropped
 
     try:
         document = json.loads(text)

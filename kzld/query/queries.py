@@ -26,9 +26,7 @@ import pyoxigraph as ox
 
 from kzld.errors import QueryTimeout, UsageError
 from kzld.sparql_text import check_read_only, query_form, tokens
-
-XSD = "http://www.w3.org/2001/XMLSchema#"
-KZ = "https://w3id.org/kzld/ontology#"
+from kzld.vocabulary import ID, KZ, XSD
 
 # What each parameter type names, and the class its candidates belong to.
 _NAMED_KINDS = {
@@ -38,7 +36,6 @@ _NAMED_KINDS = {
     "type": KZ + "Event",
 }
 PARAM_TYPES = frozenset(_NAMED_KINDS) | {"date"}
-ID = "https://w3id.org/kzld/id/"
 _ID_PATHS = {"post": "post", "person": "person", "org": "organisation"}
 
 

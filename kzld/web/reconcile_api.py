@@ -14,7 +14,9 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from kzld.web.site import ALT_LABEL, ID_BASE, KZ, LABEL, Index
+from kzld.vocabulary import ID as ID_BASE
+from kzld.vocabulary import KZ
+from kzld.web.index import ALT_LABEL, LABEL, Index
 
 MAX_QUERY = 200  # characters in one query's text
 MAX_QUERIES = 100  # queries in one batch

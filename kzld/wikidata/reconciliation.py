@@ -33,6 +33,7 @@ import pyoxigraph as ox
 from kzld.errors import UsageError
 from kzld.load.graph import KGraph, parse_file
 from kzld.query.queries import where_opening
+from kzld.vocabulary import ID
 from kzld.wikidata.export import (
     KZ,
     PREFIXES,
@@ -49,7 +50,6 @@ from kzld.wikidata.export import (
 DEFAULT_ENDPOINT = "https://query.wikidata.org/sparql"
 LANGUAGES = ("en", "ru", "kk")
 KINDS = ("person", "organisation", "post")
-ID = "https://w3id.org/kzld/id/"
 DEPRECATED = "http://wikiba.se/ontology#DeprecatedRank"
 CHUNK = 50  # items per context request: short enough for a GET, few enough requests
 
