@@ -15,10 +15,10 @@ STAGES = {
     "errors": 0,
     "sparql_text": 0,
     "vocabulary": 0,
-    "load": 1,
-    "validate": 2,
-    "publish": 3,
-    "query": 4,
+    "loading": 1,
+    "validating": 2,
+    "publishing": 3,
+    "querying": 4,
     "wikidata": 5,
     "web": 6,
     "cli": 7,
@@ -114,7 +114,7 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def test_kzld_imports_flow_one_way():
     graph = import_graph(PACKAGE)
-    assert "kzld.load.graph" in graph and graph["kzld.cli.check"], "the walk found no imports"
+    assert "kzld.loading.graph" in graph and graph["kzld.cli.check"], "the walk found no imports"
     assert backward_imports(graph) == []
 
 
@@ -137,15 +137,15 @@ def test_every_subpackage_has_a_stage():
 def synthetic(tmp_path: Path) -> Path:
     """A package laid out like kzld whose load stage reaches into publish, lazily."""
     root = tmp_path / "kzld"
-    for folder in ("load", "publish", "web"):
+    for folder in ("loading", "publishing", "web"):
         (root / folder).mkdir(parents=True)
         (root / folder / "__init__.py").write_text('"""A stage."""\n')
     (root / "__init__.py").write_text("__version__ = '0'\n")
     (root / "errors.py").write_text("from kzld import __version__\n")
-    (root / "load" / "graph.py").write_text(
-        "from kzld.errors import x\n\ndef load():\n    from kzld.publish.jsonld import check\n"
+    (root / "loading" / "graph.py").write_text(
+        "from kzld.errors import x\n\ndef load():\n    from kzld.publishing.jsonld import check\n"
     )
-    (root / "publish" / "jsonld.py").write_text("from ..load import graph\n")
+    (root / "publishing" / "jsonld.py").write_text("from ..loading import graph\n")
     (root / "web" / "site.py").write_text("def page():\n    from kzld.web import timeline\n")
     (root / "web" / "timeline.py").write_text("from kzld.web.site import Index\n")
     return root
@@ -153,22 +153,22 @@ def synthetic(tmp_path: Path) -> Path:
 
 def test_checker_finds_a_lazy_backward_import(synthetic: Path):
     graph = import_graph(synthetic)
-    assert graph["kzld.load.graph"] == {"kzld.errors", "kzld.publish.jsonld"}
+    assert graph["kzld.loading.graph"] == {"kzld.errors", "kzld.publishing.jsonld"}
     assert graph["kzld.errors"] == set()  # the version import is no dependency
-    assert backward_imports(graph) == ["kzld.load.graph -> kzld.publish.jsonld"]
+    assert backward_imports(graph) == ["kzld.loading.graph -> kzld.publishing.jsonld"]
 
 
 def test_checker_finds_cycles(synthetic: Path):
     assert cycles(import_graph(synthetic)) == [
-        ["kzld.load.graph", "kzld.publish.jsonld"],
+        ["kzld.loading.graph", "kzld.publishing.jsonld"],
         ["kzld.web.site", "kzld.web.timeline"],
     ]
 
 
 def test_checker_passes_a_one_way_map():
     graph = {
-        "kzld.load.graph": {"kzld.errors"},
+        "kzld.loading.graph": {"kzld.errors"},
         "kzld.errors": set(),
-        "kzld.cli": {"kzld.load.graph"},
+        "kzld.cli": {"kzld.loading.graph"},
     }
     assert backward_imports(graph) == [] and cycles(graph) == []

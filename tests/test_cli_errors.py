@@ -209,7 +209,7 @@ def test_reconcile_types_are_checked_at_the_option(kzld):
 
 
 def test_the_mapping_file_gets_the_same_mode_as_the_build(kzld, tmp_path):
-    from kzld.load.resources import bundled
+    from kzld.loading.resources import bundled
 
     mapping = tmp_path / "mapping.ttl"
     old = os.umask(0o022)

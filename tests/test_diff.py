@@ -12,8 +12,8 @@ import pytest
 from test_quickstatements import parse
 from test_reconcile import wikidata_endpoint  # noqa: F401  (the Oxigraph server fixture)
 
-from kzld.load.graph import load_graph
-from kzld.load.resources import bundled
+from kzld.loading.graph import load_graph
+from kzld.loading.resources import bundled
 from kzld.wikidata.export import Time
 from kzld.wikidata.reconciliation import compatible, diff
 

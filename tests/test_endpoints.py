@@ -12,7 +12,7 @@ import pytest
 from conftest import require_program
 
 from kzld.errors import UsageError
-from kzld.query import endpoints, queries
+from kzld.querying import endpoints, queries
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,7 @@ from rdflib import Literal
 from rdflib.plugins.sparql import prepareQuery
 
 from kzld.errors import UsageError
-from kzld.query import queries
+from kzld.querying import queries
 
 CATALOGUE = queries.catalogue()
 SETTINGS = settings(

@@ -19,9 +19,9 @@ from conftest import require_program
 from test_remote_faults import FakeTime, Reply, serve  # noqa: F401  (the scripted server)
 
 from kzld import errors
-from kzld.load.graph import load_graph
-from kzld.load.resources import bundled
-from kzld.query import endpoints
+from kzld.loading.graph import load_graph
+from kzld.loading.resources import bundled
+from kzld.querying import endpoints
 from kzld.wikidata.reconciliation import Decision, accept, reconcile, review_table
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "wikidata"

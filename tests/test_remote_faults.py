@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from kzld import errors
-from kzld.query import endpoints
+from kzld.querying import endpoints
 
 OK_BODY = json.dumps({"head": {"vars": ["x"]}, "results": {"bindings": []}}).encode()
 JSON = {"Content-Type": "application/sparql-results+json"}

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from kzld.load.graph import load_graph
+from kzld.loading.graph import load_graph
 from kzld.web.site import build_site
 
 FIXTURE = Path(__file__).parent / "fixtures" / "web.ttl"

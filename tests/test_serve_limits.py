@@ -20,7 +20,7 @@ import pyoxigraph as ox
 import pytest
 from conftest import ROOT, subprocess_env
 
-from kzld.load.graph import load_graph
+from kzld.loading.graph import load_graph
 from kzld.web.server import Limits, make_server
 
 FIXTURE = Path(__file__).parent / "fixtures" / "web.ttl"

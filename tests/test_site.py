@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import pyoxigraph as ox
 import pytest
 
-from kzld.load.graph import load_graph
+from kzld.loading.graph import load_graph
 from kzld.web.site import Index, build_site
 from kzld.web.timeline import span_of, timeline_svg
 

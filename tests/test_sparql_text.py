@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from kzld.errors import UsageError
-from kzld.query import queries
+from kzld.querying import queries
 from kzld.sparql_text import (
     blank_strings_and_comments,
     check_read_only,

@@ -7,8 +7,8 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from kzld.load.graph import load_graph
-from kzld.load.resources import bundled
+from kzld.loading.graph import load_graph
+from kzld.loading.resources import bundled
 from kzld.wikidata.export import export_wikidata
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "wikidata"

@@ -63,9 +63,9 @@ def validate(
     """Check the data against the SHACL shapes and report every finding (exit 1 when the
     data does not conform)."""
     from kzld.errors import CheckFailed
-    from kzld.load.graph import load_graph
-    from kzld.validate.validation import load_shapes
-    from kzld.validate.validation import validate as run_validation
+    from kzld.loading.graph import load_graph
+    from kzld.validating.validation import load_shapes
+    from kzld.validating.validation import validate as run_validation
 
     graph = load_graph(data_paths(data), prepare_store=engine is EngineName.native)
     report = run_validation(graph, load_shapes(shapes), engine=engine.value, fail_on=fail_on.value)

@@ -44,7 +44,7 @@ def build(
     swapped into place only when complete: a failed or killed build leaves the previous
     publication intact.
     """
-    from kzld.publish.publication import publish
+    from kzld.publishing.publication import publish
 
     if sys.stderr.isatty():
         publication = _with_progress(lambda step: publish(data, out, lock_wait, step))
@@ -64,7 +64,7 @@ def verify(out: OutOption = PUBLICATION_FOLDER) -> None:
     """Check a publication against its SHA256SUMS and dataset.ttl, and name every file
     altered, missing or added since it was built (exit 1 if any)."""
     from kzld.errors import CheckFailed
-    from kzld.publish.publication import verify as verify_publication
+    from kzld.publishing.publication import verify as verify_publication
 
     found = verify_publication(out)
     if found:

@@ -46,7 +46,7 @@ def serve(
     """Serve the graph read-only: /sparql, /id/... pages and RDF, /reconcile (Ctrl-C stops
     it, exit 130)."""
     from kzld.errors import UsageError
-    from kzld.load.graph import load_graph
+    from kzld.loading.graph import load_graph
     from kzld.web.server import Limits, make_server
 
     paths = data_paths(data) if data or publication is None else [publication / "kzld.nt"]
@@ -101,7 +101,7 @@ def site(
 ) -> None:
     """Write a static site: landing page, one page per entity, ontology docs, timeline SVG."""
     from kzld.errors import UsageError
-    from kzld.load.graph import load_graph
+    from kzld.loading.graph import load_graph
     from kzld.web.site import build_site, is_publication
 
     if dumps is not None and not is_publication(dumps):

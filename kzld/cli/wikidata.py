@@ -46,7 +46,7 @@ def _emit(data: bytes, out: Path | None) -> None:
 @export_app.command("wikidata")
 def export_wikidata(data: DataOption = None, out: OutOption = None) -> None:
     """The graph in the Wikibase RDF dump shape (wd:, p:, ps:, pq:, pr:, wdt:), as Turtle."""
-    from kzld.load.graph import load_graph
+    from kzld.loading.graph import load_graph
     from kzld.wikidata.export import export_wikidata as export
 
     notes: list[str] = []
@@ -75,7 +75,7 @@ def export_quickstatements(
 
     What QuickStatements cannot express is listed on standard error.
     """
-    from kzld.load.graph import load_graph
+    from kzld.loading.graph import load_graph
     from kzld.wikidata.export import parse_day, quickstatements
 
     when = parse_day(retrieved) if retrieved else None
@@ -147,7 +147,7 @@ def reconcile(
     and alias in English, Russian and Kazakh, constrained by type and context."""
     if ctx.invoked_subcommand is not None:
         return
-    from kzld.load.graph import load_graph
+    from kzld.loading.graph import load_graph
     from kzld.wikidata.reconciliation import reconcile as find
     from kzld.wikidata.reconciliation import review_table
 
@@ -186,8 +186,8 @@ def accept(
     import datetime
 
     from kzld.errors import UsageError
-    from kzld.load.graph import load_graph
-    from kzld.load.resources import bundled
+    from kzld.loading.graph import load_graph
+    from kzld.loading.resources import bundled
     from kzld.wikidata.reconciliation import Decision, decisions_from_review, entity_iri
     from kzld.wikidata.reconciliation import accept as record
 
@@ -237,7 +237,7 @@ def diff_wikidata(
 ) -> None:
     """What Wikidata lacks, what conflicts (precision-aware), what only Wikidata has, for
     reconciled entities; QuickStatements only for additions that cannot clash."""
-    from kzld.load.graph import load_graph
+    from kzld.loading.graph import load_graph
     from kzld.wikidata.export import parse_day
     from kzld.wikidata.reconciliation import diff, diff_table
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from kzld.load.graph import KGraph
+from kzld.loading.graph import KGraph
 from kzld.vocabulary import DCTERMS, GENID, KZ, OWL, PROV, RDF, RDFS, SCHEMA, SKOS, WD, XSD
 from kzld.vocabulary import ID as ID_BASE
 

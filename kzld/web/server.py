@@ -34,8 +34,8 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from kzld.load.formats import FORMATS, JSONLD, NTRIPLES, TURTLE
-from kzld.load.graph import GENID, KGraph
+from kzld.loading.formats import FORMATS, JSONLD, NTRIPLES, TURTLE
+from kzld.loading.graph import GENID, KGraph
 from kzld.web.reconcile_api import MAX_QUERIES, BadQuery, Reconciler
 from kzld.web.site import (
     ALT_LABEL,
@@ -231,7 +231,7 @@ class Publication:
 
     def __init__(self, folder: Path):
         from kzld.errors import InputError
-        from kzld.publish.publication import CHECKSUMS, verify
+        from kzld.publishing.publication import CHECKSUMS, verify
 
         sums = folder / CHECKSUMS
         if not sums.is_file():
@@ -277,9 +277,9 @@ def build_publication(graph: KGraph, out: Path) -> Publication:
     """Publish the served graph into out as `kzld build` would, byte for byte; for data a
     build cannot publish, the whole graph in each format, and a note saying so."""
     from kzld.errors import KzldError
-    from kzld.load.graph import load_graph
-    from kzld.load.resources import bundled
-    from kzld.publish.publication import publish_loaded
+    from kzld.loading.graph import load_graph
+    from kzld.loading.resources import bundled
+    from kzld.publishing.publication import publish_loaded
 
     try:
         publish_loaded(graph, load_graph([bundled("ontology")]), out)

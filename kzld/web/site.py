@@ -17,8 +17,8 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kzld.errors import OutputError
-from kzld.load.formats import FORMATS
-from kzld.load.graph import GENID, KGraph
+from kzld.loading.formats import FORMATS
+from kzld.loading.graph import GENID, KGraph
 from kzld.vocabulary import DCTERMS, KZ, OWL, RDFS, SKOS, XSD
 from kzld.vocabulary import ID as ID_BASE
 from kzld.vocabulary import ONTOLOGY as ONTOLOGY_IRI
@@ -565,14 +565,14 @@ def _file_link(here: str, node: ox.NamedNode) -> str | None:
 
 def is_publication(folder: Path) -> bool:
     """Whether the folder holds what `kzld build` publishes (its checksums at least)."""
-    from kzld.publish.publication import CHECKSUMS
+    from kzld.publishing.publication import CHECKSUMS
 
     return (folder / CHECKSUMS).is_file()
 
 
 def _downloads(out: Path, dumps: Path) -> list[str]:
     """Links, relative to the site, to the files `kzld build` published in `dumps`."""
-    from kzld.publish.publication import CHECKSUMS, CONTEXT, DESCRIPTION, PARTS
+    from kzld.publishing.publication import CHECKSUMS, CONTEXT, DESCRIPTION, PARTS
 
     names = [stem + f.extension for _, stem in PARTS for f in FORMATS]
     names += [CONTEXT, DESCRIPTION, CHECKSUMS]

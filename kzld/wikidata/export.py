@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 
 from kzld.errors import UsageError
-from kzld.load.graph import KGraph
+from kzld.loading.graph import KGraph
 from kzld.vocabulary import DCTERMS, KZ, WD
 
 MINTED = "https://w3id.org/kzld/wikidata/"  # statement, reference and value nodes kzld names

@@ -31,8 +31,8 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kzld.errors import UsageError
-from kzld.load.graph import KGraph, parse_file
-from kzld.query.queries import where_opening
+from kzld.loading.graph import KGraph, parse_file
+from kzld.querying.queries import where_opening
 from kzld.vocabulary import ID
 from kzld.wikidata.export import (
     KZ,
@@ -57,7 +57,7 @@ Select = Callable[..., dict]
 
 
 def _query(name: str) -> str:
-    from kzld.load.resources import bundled
+    from kzld.loading.resources import bundled
 
     return (bundled("queries") / "wikidata" / f"{name}.rq").read_text(encoding="utf-8")
 
@@ -112,7 +112,7 @@ def reconcile(
     select: Select | None = None,
 ) -> list[Candidate]:
     """Scored candidates for every entity of these kinds that has no QID yet."""
-    from kzld.query.endpoints import select as remote_select
+    from kzld.querying.endpoints import select as remote_select
 
     unknown = sorted(set(kinds) - set(KINDS))
     if unknown:
@@ -403,7 +403,7 @@ def diff(
     select: Select | None = None,
 ) -> DiffReport:
     """Compare the statements of reconciled items with the endpoint's."""
-    from kzld.query.endpoints import select as remote_select
+    from kzld.querying.endpoints import select as remote_select
     from kzld.wikidata.export import data_date
 
     ask = select or remote_select

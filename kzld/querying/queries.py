@@ -78,7 +78,7 @@ class Results:
 
 def catalogue(folder: Path | None = None) -> dict[str, CannedQuery]:
     """Every canned query in the queries folder (bundled by default), by name."""
-    from kzld.load.resources import bundled
+    from kzld.loading.resources import bundled
 
     folder = folder or bundled("queries")
     found: dict[str, CannedQuery] = {}
@@ -141,7 +141,7 @@ def _read_param(value: str, path: Path) -> Param:
 
 def lookup_text(name: str) -> str:
     """A helper query kzld itself runs (queries/lookup/NAME.rq)."""
-    from kzld.load.resources import bundled
+    from kzld.loading.resources import bundled
 
     return (bundled("queries") / "lookup" / f"{name}.rq").read_text(encoding="utf-8")
 
@@ -194,7 +194,7 @@ class LocalEngine:
         killed at the timeout: a runaway query costs the child, never this process."""
         import warnings
 
-        from kzld.load import sandbox
+        from kzld.loading import sandbox
 
         reader, writer = os.pipe()
         with warnings.catch_warnings():
@@ -286,7 +286,7 @@ def _read_until(fd: int, deadline: float) -> tuple[bytes, bool]:
 
 
 class RemoteEngine:
-    """A SPARQL 1.1 endpoint reached through kzld.query.endpoints."""
+    """A SPARQL 1.1 endpoint reached through kzld.querying.endpoints."""
 
     def __init__(self, endpoint: str, timeout: float = 30.0, graph: str | None = None):
         self.endpoint = endpoint
@@ -295,7 +295,7 @@ class RemoteEngine:
         self.sent: list[str] = []  # every query text sent, for inspection
 
     def select(self, text: str, bindings: dict[str, ox.NamedNode | ox.Literal]) -> Results:
-        from kzld.query.endpoints import select
+        from kzld.querying.endpoints import select
 
         query = with_values(text, bindings)
         self.sent.append(query)
@@ -547,6 +547,6 @@ def _sorted_list(term, separator: str):
 
 
 def local_engine(paths: Sequence[Path], timeout: float) -> LocalEngine:
-    from kzld.load.graph import load_graph
+    from kzld.loading.graph import load_graph
 
     return LocalEngine(load_graph(paths, prepare_store=True).store(), timeout)

@@ -12,10 +12,10 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kzld.errors import CheckFailed, InputError, UsageError
-from kzld.load.graph import GENID, KGraph, load_graph, merge_graphs
-from kzld.load.resources import bundled
-from kzld.validate.findings import Finding, parse_term, source_file
-from kzld.validate.rdflib_terms import from_rdflib, nt, to_rdflib
+from kzld.loading.graph import GENID, KGraph, load_graph, merge_graphs
+from kzld.loading.resources import bundled
+from kzld.validating.findings import Finding, parse_term, source_file
+from kzld.validating.rdflib_terms import from_rdflib, nt, to_rdflib
 from kzld.vocabulary import ONTOLOGY as KZLD_ONTOLOGY
 from kzld.vocabulary import SH
 
@@ -291,7 +291,7 @@ def _meta_validate(shapes: KGraph) -> None:
     digest = hashlib.sha256("\n".join(map(str, shapes.sorted_triples())).encode()).hexdigest()
     if digest in _meta_valid:
         return
-    from kzld.validate.shacl_native import validate_native
+    from kzld.validating.shacl_native import validate_native
 
     problems = [f for f in validate_native(shapes, _shacl_shacl()) if f.severity == "Violation"]
     if problems:
@@ -443,7 +443,7 @@ def validate(
     data = graph if _has_ontology(graph) else merge_graphs(graph, _bundled_ontology())
     lint_shapes(shapes, data)
     if engine != "native":  # the native engine checks its own, with what it cannot run
-        from kzld.validate.shacl_native import check_sparql
+        from kzld.validating.shacl_native import check_sparql
 
         check_sparql(shapes)
     if not _has_targets(shapes, data):
@@ -587,7 +587,7 @@ def _severity(iri: str) -> str:
 
 def _native_findings(data: KGraph, shapes: KGraph) -> list[Finding]:
     """The native engine: shapes compiled to SPARQL on the pyoxigraph store."""
-    from kzld.validate.shacl_native import validate_native
+    from kzld.validating.shacl_native import validate_native
 
     return validate_native(data, shapes)
 

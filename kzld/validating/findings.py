@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kzld.load.graph import KGraph
+from kzld.loading.graph import KGraph
 
 
 @dataclass(frozen=True, order=True)

@@ -22,9 +22,9 @@ from decimal import Decimal, InvalidOperation
 import pyoxigraph as ox
 
 from kzld.errors import InputError, UsageError
-from kzld.load.graph import GENID, KGraph
+from kzld.loading.graph import GENID, KGraph
 from kzld.sparql_text import check_read_only, tokens
-from kzld.validate.findings import Finding, source_file
+from kzld.validating.findings import Finding, source_file
 from kzld.vocabulary import RDF, RDFS, SH, XSD
 
 _TYPE = ox.NamedNode(RDF + "type")
@@ -335,7 +335,7 @@ class _RdflibData:
     def __init__(self, data: KGraph):
         from rdflib import Graph
 
-        from kzld.validate.rdflib_terms import to_rdflib
+        from kzld.validating.rdflib_terms import to_rdflib
 
         self.graph = to_rdflib(data.triples, unskolemise=False, graph=Graph())
 
@@ -351,7 +351,7 @@ class _Rows(list):
     """rdflib's SELECT rows in the shape of pyoxigraph's: terms by variable name."""
 
     def __init__(self, result):
-        from kzld.validate.rdflib_terms import from_rdflib, oxliteral
+        from kzld.validating.rdflib_terms import from_rdflib, oxliteral
 
         def term(node):
             if node is None:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import pyoxigraph as ox
 
-from kzld.validate.findings import parse_term
+from kzld.validating.findings import parse_term
 from kzld.vocabulary import GENID
 
 
