@@ -10,7 +10,8 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "kzld"
 
 # Earlier stages never import later ones. The foundation (errors, the SPARQL lexer, the
-# vocabulary) is shared by every stage; the package root is the API over all of them.
+# vocabulary) is shared by every stage; the package root is the Python API over all of
+# them, and the command line is a shell over that API.
 STAGES = {
     "errors": 0,
     "sparql_text": 0,
@@ -21,9 +22,9 @@ STAGES = {
     "querying": 4,
     "wikidata": 5,
     "web": 6,
-    "cli": 7,
-    "__main__": 8,
-    "": 8,
+    "": 7,
+    "cli": 8,
+    "__main__": 9,
 }
 
 

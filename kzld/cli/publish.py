@@ -44,12 +44,14 @@ def build(
     swapped into place only when complete: a failed or killed build leaves the previous
     publication intact.
     """
-    from kzld.publishing.publication import publish
+    import kzld
 
     if sys.stderr.isatty():
-        publication = _with_progress(lambda step: publish(data, out, lock_wait, step))
+        publication = _with_progress(
+            lambda step: kzld.publish(out, data, lock_wait=lock_wait, progress=step)
+        )
     else:
-        publication = publish(data, out, lock_wait)
+        publication = kzld.publish(out, data, lock_wait=lock_wait)
     typer.echo(
         f"published {publication.triples} triples in {len(publication.files)} files "
         f"to {out}/ (and {out}/SHA256SUMS)"

@@ -46,11 +46,10 @@ def _emit(data: bytes, out: Path | None) -> None:
 @export_app.command("wikidata")
 def export_wikidata(data: DataOption = None, out: OutOption = None) -> None:
     """The graph in the Wikibase RDF dump shape (wd:, p:, ps:, pq:, pr:, wdt:), as Turtle."""
-    from kzld.loading.graph import load_graph
-    from kzld.wikidata.export import export_wikidata as export
+    import kzld
 
     notes: list[str] = []
-    body = export(load_graph(data_paths(data)), notes)
+    body = kzld.export_wikidata(kzld.load(data_paths(data)), notes)
     for note in notes:
         typer.echo(f"kzld: left out: {note}", err=True)
     _emit(body, out)
