@@ -44,7 +44,7 @@ STEPS_GROWING = (
 KZLD_LOAD = """
 import json, sys, time
 t0 = time.perf_counter()
-from kzld.queries import local_engine
+from kzld.querying.queries import local_engine
 store = local_engine(sys.argv[2:], timeout=600).store
 t1 = time.perf_counter()
 text = open(sys.argv[1], encoding="utf-8").read()
@@ -77,9 +77,9 @@ print(json.dumps({"load": t1 - t0, "query": t2 - t1, "rows": len(rows), "error":
 KZLD_DUMPS = """
 import sys, tempfile
 from pathlib import Path
-from kzld.graph import load_graph
-from kzld.publication import publish_loaded
-from kzld.resources import bundled
+from kzld.loading.graph import load_graph
+from kzld.publishing.publication import publish_loaded
+from kzld.loading.resources import bundled
 ontology = load_graph([bundled("ontology")])
 graph = load_graph([bundled("ontology"), *sys.argv[1:]])
 with tempfile.TemporaryDirectory() as out:
@@ -93,10 +93,10 @@ GROWTH = """
 import contextlib, gc, io, json, sys, tempfile, time
 from pathlib import Path
 from kzld.cli import run
-from kzld.graph import load_graph
-from kzld.publication import publish_loaded
-from kzld.queries import local_engine
-from kzld.resources import bundled
+from kzld.loading.graph import load_graph
+from kzld.publishing.publication import publish_loaded
+from kzld.querying.queries import local_engine
+from kzld.loading.resources import bundled
 query_path, runs, sizes = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 text = open(query_path, encoding="utf-8").read()
 ontology = load_graph([bundled("ontology")])
@@ -518,7 +518,7 @@ def _count(files: list[Path]) -> int:
             for line in p.open(encoding="utf-8")
             if line.strip() and not line.startswith("#")
         )
-    from kzld.graph import load_graph
+    from kzld.loading.graph import load_graph
 
     return len(load_graph(files))
 

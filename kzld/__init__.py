@@ -1,5 +1,120 @@
-"""kzld: a linked-data publication toolkit for the reshuffle of Kazakhstan's military leadership."""
+"""kzld: a linked-data publication toolkit for the reshuffle of Kazakhstan's military leadership.
+
+The Python API is the front door the command line itself goes through: ``load`` the
+bundled or given data, ``validate`` it, ``publish`` the dumps, run a canned ``query``,
+``export_wikidata``. Each imports its stage only when called, so ``import kzld`` stays as
+cheap as the command line's cold start needs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pathlib and the stages load only when a function runs
+    from collections.abc import Sequence
+    from pathlib import Path
+
+    import pyoxigraph as ox
+    import rdflib
+
+    from kzld.loading.graph import KGraph
+    from kzld.publishing.publication import Progress, Publication
+    from kzld.validating.validation import Report
+
+    Paths = Sequence[Path | str] | None
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = [
+    "__version__",
+    "export_wikidata",
+    "load",
+    "load_rdflib",
+    "publish",
+    "query",
+    "validate",
+]
+
+
+def load(paths: Paths = None, *, prepare_store: bool = False) -> KGraph:
+    """The bundled ontology and data, or the given files and folders, read and checked by
+    the one load path. ``.triples`` holds the triples as authored; ``.store()`` is a
+    pyoxigraph Store of them for SPARQL (``prepare_store`` starts building it at once)."""
+    from kzld.loading.graph import load_graph
+    from kzld.loading.resources import default_data_paths
+
+    chosen = list(paths) if paths else default_data_paths()
+    return load_graph(chosen, prepare_store=prepare_store)
+
+
+def load_rdflib(paths: Paths = None) -> rdflib.Graph:
+    """The same graph as ``load`` (same files, same checks), as an rdflib Graph: literals
+    keep their authored lexical form, blank nodes are kzld's skolem IRIs."""
+    from rdflib import Graph
+
+    from kzld.validating.rdflib_terms import to_rdflib
+
+    return to_rdflib(load(paths).triples, unskolemise=False, graph=Graph())
+
+
+def validate(
+    graph: KGraph | None = None,
+    shapes: Paths = None,
+    *,
+    engine: str = "native",
+    fail_on: str = "violation",
+) -> Report:
+    """Validate a loaded graph (default: the bundled data) against the shapes (default:
+    the bundled ones). The report's ``findings`` list every result; ``conforms`` says
+    whether any reaches ``fail_on``. Never raises for findings: only for unusable input."""
+    from kzld.validating.validation import load_shapes
+    from kzld.validating.validation import validate as run
+
+    data = graph if graph is not None else load(prepare_store=engine == "native")
+    return run(data, load_shapes(shapes), engine=engine, fail_on=fail_on)
+
+
+def publish(
+    out: Path | str,
+    data: Paths = None,
+    *,
+    lock_wait: float = 10.0,
+    progress: Progress | None = None,
+) -> Publication:
+    """Validate, then write every dump, the description and SHA256SUMS into ``out``
+    (swapped into place when complete). Raises CheckFailed when the data does not conform."""
+    from pathlib import Path
+
+    from kzld.publishing.publication import publish as build
+
+    return build([Path(p) for p in data] if data else None, Path(out), lock_wait, progress)
+
+
+def query(
+    name: str,
+    graph: KGraph | None = None,
+    *,
+    timeout: float = 30.0,
+    **params: str,
+) -> list[dict[str, ox.NamedNode | ox.Literal | None]]:
+    """Run the canned query ``name`` (``queries/<name>.rq``) on a loaded graph (default:
+    the bundled data), its parameters given by name (``from_`` for ``from``). One dict a
+    row, column -> pyoxigraph term (None where unbound), in the query's order."""
+    from kzld.errors import UsageError
+    from kzld.querying import queries
+
+    catalogue = queries.catalogue()
+    if name not in catalogue:
+        raise UsageError(f"no canned query named {name!r}", hint="list them with: kzld query")
+    store = (graph if graph is not None else load(prepare_store=True)).store()
+    given = {key.rstrip("_"): value for key, value in params.items()}
+    results = queries.run_canned(catalogue[name], queries.LocalEngine(store, timeout), given)
+    return [dict(zip(results.columns, row, strict=True)) for row in results.rows]
+
+
+def export_wikidata(graph: KGraph | None = None, notes: list[str] | None = None) -> bytes:
+    """The graph (default: the bundled data) in the Wikibase RDF dump shape, as Turtle
+    bytes; what cannot be exported is appended to ``notes``."""
+    from kzld.wikidata.export import export_wikidata as export
+
+    return export(graph if graph is not None else load(), notes)

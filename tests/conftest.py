@@ -85,8 +85,8 @@ def kzld(capsys):
 @pytest.fixture(scope="session")
 def bundled_graph():
     """The bundled ontology and data, loaded once through kzld's load path."""
-    from kzld.graph import load_graph
-    from kzld.resources import default_data_paths
+    from kzld.loading.graph import load_graph
+    from kzld.loading.resources import default_data_paths
 
     return load_graph(default_data_paths())
 

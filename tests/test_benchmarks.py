@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from kzld.graph import load_graph
-from kzld.validation import validate
+from kzld.loading.graph import load_graph
+from kzld.validating.validation import validate
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "benchmarks"

@@ -205,7 +205,7 @@ def _list(value) -> list:
 
 
 def test_invalid_data_is_never_published(kzld, tmp_path):
-    from kzld.resources import bundled
+    from kzld.loading.resources import bundled
 
     out = tmp_path / "public"
     assert kzld("build", "--out", out).exit_code == 0
@@ -226,8 +226,8 @@ def test_invalid_data_is_never_published(kzld, tmp_path):
 
 
 def test_user_data_is_the_data_part_and_the_ontology_stays_bundled(kzld, tmp_path):
-    from kzld.graph import load_graph
-    from kzld.resources import bundled
+    from kzld.loading.graph import load_graph
+    from kzld.loading.resources import bundled
 
     extra = tmp_path / "extra.ttl"
     extra.write_text(
@@ -331,7 +331,7 @@ def test_progress_is_shown_when_stderr_is_a_terminal(tmp_path):
 
 
 def test_a_dump_that_does_not_read_back_is_never_published(kzld, tmp_path, monkeypatch):
-    import kzld.publication as publication
+    import kzld.publishing.publication as publication
 
     out = tmp_path / "public"
     turtle_document = publication.turtle_document
@@ -370,10 +370,10 @@ def test_an_out_folder_under_a_file_is_an_output_error(kzld, tmp_path):
 def test_whole_graph_dumps_equal_those_written_in_one_go(tmp_path):
     """The whole graph's Turtle and JSON-LD are put together from the data and ontology
     parts' blocks; a subject both parts describe is written again from all it has."""
-    from kzld.graph import load_graph
-    from kzld.jsonld import build_context, write_jsonld
-    from kzld.publication import dump_order, ntriples_lines, publish_loaded, write_turtle
-    from kzld.resources import bundled
+    from kzld.loading.graph import load_graph
+    from kzld.loading.resources import bundled
+    from kzld.publishing.jsonld import build_context, write_jsonld
+    from kzld.publishing.publication import dump_order, ntriples_lines, publish_loaded, write_turtle
 
     extra = tmp_path / "extra.ttl"
     extra.write_text(
@@ -397,16 +397,16 @@ def test_whole_graph_dumps_equal_those_written_in_one_go(tmp_path):
 
 def test_every_turtle_namespace_ends_in_a_slash_or_a_hash():
     """The Turtle writer looks an IRI's prefix up by the IRI up to its last / or #."""
-    from kzld.publication import TURTLE_PREFIXES
+    from kzld.publishing.publication import TURTLE_PREFIXES
 
     assert all(iri.endswith(("/", "#")) for _, iri in TURTLE_PREFIXES)
 
 
 def test_a_dump_that_does_not_parse_is_never_published(tmp_path, monkeypatch):
-    import kzld.publication as publication
+    import kzld.publishing.publication as publication
     from kzld.errors import OutputError
-    from kzld.graph import load_graph
-    from kzld.resources import bundled
+    from kzld.loading.graph import load_graph
+    from kzld.loading.resources import bundled
 
     monkeypatch.setattr(publication, "jsonld_document", lambda nodes, context: b'{"@graph": [')
     ontology = load_graph([bundled("ontology")])

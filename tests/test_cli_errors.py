@@ -198,7 +198,7 @@ def test_ctrl_c_on_serve_exits_130(tmp_path):
 
 def test_reconcile_types_are_checked_at_the_option(kzld):
     from kzld.cli.wikidata import _kinds_value
-    from kzld.reconciliation import KINDS
+    from kzld.wikidata.reconciliation import KINDS
 
     empty = kzld("reconcile", "--types", " , ")
     assert empty.exit_code == 2 and "--types is empty" in _one_error(empty)[0]
@@ -209,7 +209,7 @@ def test_reconcile_types_are_checked_at_the_option(kzld):
 
 
 def test_the_mapping_file_gets_the_same_mode_as_the_build(kzld, tmp_path):
-    from kzld.resources import bundled
+    from kzld.loading.resources import bundled
 
     mapping = tmp_path / "mapping.ttl"
     old = os.umask(0o022)

@@ -19,7 +19,7 @@ import pyoxigraph as ox
 import pytest
 from conftest import require_program
 
-from kzld import queries
+from kzld.querying import queries
 
 pytestmark = pytest.mark.slow
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from kzld.graph import KGraph, load_graph
-from kzld.resources import bundled
+from kzld.loading.graph import KGraph, load_graph
+from kzld.loading.resources import bundled
 
 KZ = "https://w3id.org/kzld/ontology#"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"

@@ -12,10 +12,10 @@ import pytest
 from test_quickstatements import parse
 from test_reconcile import wikidata_endpoint  # noqa: F401  (the Oxigraph server fixture)
 
-from kzld.graph import load_graph
-from kzld.reconciliation import compatible, diff
-from kzld.resources import bundled
-from kzld.wikidata import Time
+from kzld.loading.graph import load_graph
+from kzld.loading.resources import bundled
+from kzld.wikidata.export import Time
+from kzld.wikidata.reconciliation import compatible, diff
 
 SAMPLE = Path(__file__).resolve().parent / "fixtures" / "wikidata" / "kzld"
 TENURE = "https://w3id.org/kzld/id/tenure/"

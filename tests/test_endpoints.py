@@ -11,8 +11,8 @@ import urllib.request
 import pytest
 from conftest import require_program
 
-from kzld import endpoints, queries
 from kzld.errors import UsageError
+from kzld.querying import endpoints, queries
 
 pytestmark = pytest.mark.slow
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from kzld import queries
-from kzld.tables import display
+from kzld.querying import queries
+from kzld.querying.tables import display
 
 ROOT = Path(__file__).resolve().parents[1]
 KZ = "https://w3id.org/kzld/ontology#"

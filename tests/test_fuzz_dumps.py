@@ -23,9 +23,9 @@ TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 
 @functools.cache
 def context() -> dict:
-    from kzld.graph import load_graph
-    from kzld.jsonld import build_context
-    from kzld.resources import bundled
+    from kzld.loading.graph import load_graph
+    from kzld.loading.resources import bundled
+    from kzld.publishing.jsonld import build_context
 
     return build_context(load_graph([bundled("ontology")]).triples)
 
@@ -135,8 +135,8 @@ _RDFLIB = {"turtle": "turtle", "ntriples": "nt", "jsonld": "json-ld"}
 
 
 def _write(fmt: str, triples: list[ox.Triple]) -> bytes:
-    from kzld.jsonld import write_jsonld
-    from kzld.publication import dump_order, ntriples_lines, write_ntriples, write_turtle
+    from kzld.publishing.jsonld import write_jsonld
+    from kzld.publishing.publication import dump_order, ntriples_lines, write_ntriples, write_turtle
 
     lines = ntriples_lines(triples)
     writers = {

@@ -8,7 +8,7 @@ import pyoxigraph as ox
 import pytest
 
 from kzld.errors import InputError
-from kzld.graph import GENID, load_graph
+from kzld.loading.graph import GENID, load_graph
 
 
 def test_triples_are_triples_with_and_without_blank_nodes(tmp_path):
@@ -145,7 +145,7 @@ def test_a_refused_file_stops_the_background_store(tmp_path):
 
 @pytest.mark.parametrize("prepare_store", [False, True], ids=["on-demand", "background"])
 def test_merged_graph_and_both_its_parts_query_as_their_triples(tmp_path, prepare_store):
-    from kzld.graph import merge_graphs
+    from kzld.loading.graph import merge_graphs
 
     (tmp_path / "data.nt").write_text(f'{A} {P} "x" .\n{A} {P} "shared" .\n')
     (tmp_path / "extra.ttl").write_text(f'{A} {P} "shared" .\n{A} {P} [ {P} "y" ] .\n')

@@ -306,7 +306,7 @@ def test_a_symlink_loop_in_a_data_folder_is_an_error(run_kzld, tmp_path):
 
 
 def test_a_long_list_and_deep_nesting_load(tmp_path):
-    from kzld.graph import load_graph
+    from kzld.loading.graph import load_graph
 
     items = " ".join(f'"{i}"' for i in range(5000))
     (tmp_path / "list.ttl").write_text(PREFIX + f"ex:s ex:p ({items}) .\n")

@@ -14,7 +14,7 @@ import pytest
 from conftest import subprocess_env
 
 from kzld.errors import InputError, UsageError
-from kzld.graph import GENID, load_graph
+from kzld.loading.graph import GENID, load_graph
 
 FIXTURES = Path(__file__).parent / "fixtures" / "loading"
 VALID = Path(__file__).parent / "fixtures" / "shapes" / "_base.ttl"
@@ -253,7 +253,7 @@ def test_blank_nodes_get_content_iris_whatever_their_labels(tmp_path):
 
 def test_blank_nodes_are_skolemised_identically_across_runs(tmp_path):
     script = (
-        "import sys; from kzld.graph import load_graph; "
+        "import sys; from kzld.loading.graph import load_graph; "
         "g = load_graph([sys.argv[1]]); print('\\n'.join(str(t) for t in g.sorted_triples()))"
     )
     outputs = set()

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from kzld.errors import InputError
-from kzld.graph import load_graph
-from kzld.resources import bundled
-from kzld.shacl_native import validate_native
-from kzld.validation import SH, load_shapes, validate, validate_shacl
+from kzld.loading.graph import load_graph
+from kzld.loading.resources import bundled
+from kzld.validating.shacl_native import validate_native
+from kzld.validating.validation import SH, load_shapes, validate, validate_shacl
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NATIVE = FIXTURES / "native"
@@ -250,7 +250,7 @@ def test_shapes_are_checked_natively_as_pyshacl_meta_validates(name, tmp_path):
     from pyshacl.entrypoints import meta_validate
     from rdflib import Graph
 
-    from kzld.validation import _shacl_shacl
+    from kzld.validating.validation import _shacl_shacl
 
     path = tmp_path / f"{name}.ttl"
     path.write_text(SHAPES_PREFIXES + BROKEN_SHAPES[name], encoding="utf-8")
@@ -261,7 +261,7 @@ def test_shapes_are_checked_natively_as_pyshacl_meta_validates(name, tmp_path):
 
 
 def test_the_bundled_shapes_pass_the_native_shacl_shacl_check():
-    from kzld.validation import _shacl_shacl
+    from kzld.validating.validation import _shacl_shacl
 
     assert validate_native(load_shapes(), _shacl_shacl()) == []
 

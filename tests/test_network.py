@@ -8,7 +8,7 @@ import urllib.request
 import pytest
 
 from kzld.errors import NetworkRefused
-from kzld.network import allow_hosts, deny_network, lift_network_guard, network_denied
+from kzld.loading.network import allow_hosts, deny_network, lift_network_guard, network_denied
 
 
 @pytest.fixture

@@ -90,7 +90,7 @@ def leftovers(parent: Path) -> list[str]:
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory):
     """Two different datasets, each published once to a reference folder."""
-    from kzld.publication import publish
+    from kzld.publishing.publication import publish
 
     root = tmp_path_factory.mktemp("references")
     a = write_dataset(root / "a.nt", label="Person A")
@@ -112,7 +112,7 @@ def published_a(builds, out: Path) -> Path:
 PAUSING_BUILD = textwrap.dedent(
     """
     import os, sys, time
-    import kzld.publication as publication
+    import kzld.publishing.publication as publication
     marker, where, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
     writes = 0
 
@@ -294,8 +294,8 @@ def test_a_build_that_cannot_get_the_lock_fails_clearly(tmp_path, kzld, builds):
 
 
 def test_stress_literals_round_trip_through_every_dump(tmp_path, kzld, monkeypatch):
-    from kzld.graph import load_graph
-    from kzld.resources import bundled
+    from kzld.loading.graph import load_graph
+    from kzld.loading.resources import bundled
 
     data = write_dataset(tmp_path / "stress.nt", stress_literals())
     out = tmp_path / "public"
@@ -383,7 +383,7 @@ def test_an_output_folder_reached_by_a_symbolic_link_stays_linked(tmp_path, kzld
 def test_without_an_atomic_exchange_the_fallback_swap_publishes_whole(
     tmp_path, kzld, builds, monkeypatch
 ):
-    import kzld.publication as publication
+    import kzld.publishing.publication as publication
 
     monkeypatch.setattr(publication, "_exchange", lambda fresh, out: False)
     out = published_a(builds, tmp_path / "public")

@@ -95,7 +95,9 @@ def test_installed_wheel_builds_outside_the_repository(wheel, tmp_path, publishe
         )
 
     where = run(
-        str(python), "-c", "import kzld.resources as r; print(r.__file__); print(r.bundled('data'))"
+        str(python),
+        "-c",
+        "import kzld.loading.resources as r; print(r.__file__); print(r.bundled('data'))",
     )
     assert where.returncode == 0, where.stderr
     module, data = where.stdout.splitlines()

@@ -9,9 +9,9 @@ import pytest
 from rdflib import Literal, Variable
 from rdflib.plugins.sparql import prepareQuery
 
-from kzld import queries
 from kzld.errors import UsageError
-from kzld.resources import bundled
+from kzld.loading.resources import bundled
+from kzld.querying import queries
 
 CATALOGUE = queries.catalogue()
 REQUIRED = {
@@ -35,7 +35,7 @@ def engine(bundled_graph):
 
 def rows(engine, name: str, **given: str) -> list[dict[str, str]]:
     """Rows of a canned query as {column: displayed value}."""
-    from kzld.tables import display
+    from kzld.querying.tables import display
 
     result = queries.run_canned(CATALOGUE[name], engine, given)
     return [dict(zip(result.columns, map(display, row), strict=True)) for row in result.rows]
@@ -102,8 +102,8 @@ def test_a_default_in_the_header_is_refused(tmp_path):
 def test_events_without_a_type_are_the_events_only():
     """Run raw, events.rq gives the events (its default, kz:Event, is in the query), not
     every typed thing."""
-    from kzld.graph import load_graph
-    from kzld.resources import default_data_paths
+    from kzld.loading.graph import load_graph
+    from kzld.loading.resources import default_data_paths
 
     store = load_graph(default_data_paths()).store()
     text = queries.catalogue()["events"].text

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from rdflib import Literal
 from rdflib.plugins.sparql import prepareQuery
 
-from kzld import queries
 from kzld.errors import UsageError
+from kzld.querying import queries
 
 CATALOGUE = queries.catalogue()
 SETTINGS = settings(

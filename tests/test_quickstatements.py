@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kzld.resources import bundled
+from kzld.loading.resources import bundled
 
 SAMPLE = Path(__file__).resolve().parent / "fixtures" / "wikidata" / "kzld"
 KZ_HEADER = """@prefix kz: <https://w3id.org/kzld/ontology#> .

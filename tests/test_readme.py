@@ -14,6 +14,8 @@ How README.md's examples are read (so anyone editing it knows what is checked):
   shown after it are what it prints once it listens.
 - `./scripts/setup` runs the lines of scripts/setup after its "main job" marker (the install
   before them is what this test environment already is); `./scripts/test` is this suite.
+- The ```python blocks of the "Python API" section are doctests: each `>>>` line runs and
+  must print what follows it (`out_folder` is a fresh folder to publish into).
 - Every command runs with bash in a fresh copy of the checkout (a `cd` lasts for its own
   line only), with that copy's `kzld` and the test programs on PATH; ports in the README are
   replaced by free ones.
@@ -26,6 +28,7 @@ resolve.
 
 from __future__ import annotations
 
+import doctest
 import os
 import re
 import shutil
@@ -321,3 +324,37 @@ def test_the_triple_count_in_the_prose_is_the_data_s(bundled_graph):
 )
 def test_the_matching_rules(shown, actual, mode, fits):
     assert matches(shown, actual, mode) is fits
+
+
+def api_examples(text: str) -> list[tuple[int, str]]:
+    """The ```python blocks of the README's Python API section, with their first line."""
+    section = re.search(r"^## Python API\n(.*?)^## ", text, flags=re.M | re.S)
+    assert section, "the README has no Python API section"
+    start = text[: section.start(1)].count("\n")
+    return [
+        (start + section[1][: m.start(1)].count("\n"), m[1])
+        for m in re.finditer(r"^```python\n(.*?)^```", section[1], flags=re.M | re.S)
+    ]
+
+
+def test_the_python_api_examples_run(tmp_path, monkeypatch):
+    readme = ROOT / "README.md"
+    examples = api_examples(readme.read_text())
+    assert examples and all(">>>" in body for _, body in examples)
+    monkeypatch.chdir(tmp_path)
+    globs = {"out_folder": tmp_path / "public"}
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    report: list[str] = []
+    for line, body in examples:
+        test = doctest.DocTestParser().get_doctest(body, globs, "README", str(readme), line)
+        runner.run(test, out=report.append)
+    assert runner.failures == 0, "".join(report)
+    assert runner.tries >= 10
+
+
+def test_the_api_doctest_checker_fails_on_a_wrong_output():
+    text = "## Python API\n\n```python\n>>> 1 + 1\n3\n\n```\n\n## Next\n"
+    ((line, body),) = api_examples(text)
+    runner = doctest.DocTestRunner()
+    runner.run(doctest.DocTestParser().get_doctest(body, {}, "x", "x", line), out=lambda _: None)
+    assert (line, runner.failures) == (3, 1)  # the 0-based line doctest counts from

@@ -18,10 +18,11 @@ import pytest
 from conftest import require_program
 from test_remote_faults import FakeTime, Reply, serve  # noqa: F401  (the scripted server)
 
-from kzld import endpoints, errors
-from kzld.graph import load_graph
-from kzld.reconciliation import Decision, accept, reconcile, review_table
-from kzld.resources import bundled
+from kzld import errors
+from kzld.loading.graph import load_graph
+from kzld.loading.resources import bundled
+from kzld.querying import endpoints
+from kzld.wikidata.reconciliation import Decision, accept, reconcile, review_table
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "wikidata"
 SAMPLE = FIXTURES / "kzld"
@@ -168,7 +169,7 @@ def test_accept_records_who_when_and_score(kzld, tmp_path):
         t.subject == ox.NamedNode("https://w3id.org/kzld/id/person/murat-bektanov")
         for t in graph.triples
     )
-    from kzld.wikidata import export_wikidata
+    from kzld.wikidata.export import export_wikidata
 
     assert b"wd:Q900000101 a wikibase:Item" in export_wikidata(graph)
 

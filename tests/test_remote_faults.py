@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from kzld import endpoints, errors
+from kzld import errors
+from kzld.querying import endpoints
 
 OK_BODY = json.dumps({"head": {"vars": ["x"]}, "results": {"bindings": []}}).encode()
 JSON = {"Content-Type": "application/sparql-results+json"}

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from kzld.graph import load_graph
-from kzld.site import build_site
+from kzld.loading.graph import load_graph
+from kzld.web.site import build_site
 
 FIXTURE = Path(__file__).parent / "fixtures" / "web.ttl"
 MINISTERS = ["Murat Bektanov", "Ruslan Zhaksylykov", "Dauren Kosanov"]

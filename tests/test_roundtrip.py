@@ -83,7 +83,7 @@ def by_rapper(path: Path) -> set[str]:
 @pytest.fixture(scope="session")
 def published(tmp_path_factory) -> Path:
     """The bundled data published once, through the library function the CLI calls."""
-    from kzld.publication import publish
+    from kzld.publishing.publication import publish
 
     out = tmp_path_factory.mktemp("published") / "public"
     publish(None, out)
@@ -93,8 +93,8 @@ def published(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def expected(bundled_graph) -> dict[str, set[str]]:
     """What each part must hold: computed from the load path, not from the writers."""
-    from kzld.graph import load_graph
-    from kzld.resources import bundled
+    from kzld.loading.graph import load_graph
+    from kzld.loading.resources import bundled
 
     everything = canonical(bundled_graph.triples)
     ontology = canonical(load_graph([bundled("ontology")]).triples)

@@ -31,7 +31,7 @@ def test_after_the_guard_nothing_connects(listener):
     done = run_child(
         f"""
         import socket, pyoxigraph as ox
-        from kzld.sandbox import forbid_outbound_network
+        from kzld.loading.sandbox import forbid_outbound_network
 
         early = socket.socket()  # made before the guard: Landlock still refuses its connect
         mechanism = str(forbid_outbound_network())
@@ -79,7 +79,7 @@ def test_each_mechanism_alone_refuses(listener):
         done = run_child(
             f"""
             import socket
-            from kzld import sandbox
+            from kzld.loading import sandbox
 
             print(sandbox.{mechanism}())
             try:
@@ -100,7 +100,7 @@ def test_each_mechanism_alone_refuses(listener):
 def test_the_guard_is_idempotent():
     done = run_child(
         """
-        from kzld.sandbox import forbid_outbound_network
+        from kzld.loading.sandbox import forbid_outbound_network
         print(forbid_outbound_network() == forbid_outbound_network())
         """
     )

@@ -17,8 +17,8 @@ import pyoxigraph as ox
 import pytest
 from conftest import ROOT, subprocess_env
 
-from kzld.graph import load_graph
-from kzld.server import Limits, make_server
+from kzld.loading.graph import load_graph
+from kzld.web.server import Limits, make_server
 
 FIXTURE = Path(__file__).parent / "fixtures" / "web.ttl"
 ID = "https://w3id.org/kzld/id/"

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 import pytest
 from test_serve import MINISTERS_QUERY, Server
 
-from kzld.server import AnswerCache
+from kzld.web.server import AnswerCache
 
 
 class CountingApp:

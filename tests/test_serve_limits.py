@@ -20,8 +20,8 @@ import pyoxigraph as ox
 import pytest
 from conftest import ROOT, subprocess_env
 
-from kzld.graph import load_graph
-from kzld.server import Limits, make_server
+from kzld.loading.graph import load_graph
+from kzld.web.server import Limits, make_server
 
 FIXTURE = Path(__file__).parent / "fixtures" / "web.ttl"
 ID = "https://w3id.org/kzld/id/"
@@ -352,7 +352,7 @@ def test_reconcile_a_full_batch_of_long_queries_is_quick(server):
 
 
 def test_reconcile_stops_when_the_client_leaves(graph, monkeypatch):
-    from kzld.reconcile_api import Reconciler
+    from kzld.web.reconcile_api import Reconciler
 
     scored = []
     real = Reconciler.reconcile
@@ -487,7 +487,7 @@ def test_a_publication_altered_after_its_build_is_refused(published, tmp_path):
 def test_serve_imports_uvicorn_and_no_other_command_does():
     code = (
         "import sys\nfrom kzld.cli import run\nrun(['query', '--help'])\n"
-        "print(sorted(m for m in ('uvicorn', 'starlette', 'kzld.server') if m in sys.modules))"
+        "print(sorted(m for m in ('uvicorn', 'starlette', 'kzld.web.server') if m in sys.modules))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],
@@ -506,11 +506,11 @@ def test_serve_imports_uvicorn_and_no_other_command_does():
 def test_a_worker_cannot_connect_even_when_the_lexer_is_bypassed(graph, monkeypatch):
     import asyncio
 
-    import kzld.sparql_worker
-    from kzld.sparql_worker import Pool, QueryFailed
+    import kzld.web.sparql_worker
+    from kzld.web.sparql_worker import Pool, QueryFailed
 
     # As if the lexer had a bug: the workers forked below let everything through.
-    monkeypatch.setattr(kzld.sparql_worker, "check_read_only", lambda *_args: None)
+    monkeypatch.setattr(kzld.web.sparql_worker, "check_read_only", lambda *_args: None)
 
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(1.0)

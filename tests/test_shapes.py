@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from kzld.graph import load_graph
-from kzld.validation import SH, load_shapes, shacl_terms, validate
+from kzld.loading.graph import load_graph
+from kzld.validating.validation import SH, load_shapes, shacl_terms, validate
 
 FIXTURES = Path(__file__).parent / "fixtures" / "shapes"
 BASE = FIXTURES / "_base.ttl"

@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 import pyoxigraph as ox
 import pytest
 
-from kzld.graph import load_graph
-from kzld.site import Index, build_site
-from kzld.timeline import span_of, timeline_svg
+from kzld.loading.graph import load_graph
+from kzld.web.site import Index, build_site
+from kzld.web.timeline import span_of, timeline_svg
 
 FIXTURE = Path(__file__).parent / "fixtures" / "web.ttl"
 ID = "https://w3id.org/kzld/id/"
@@ -339,7 +339,7 @@ def test_every_post_name_is_shown_in_full_and_every_marker_is_named(bundled_grap
 @pytest.mark.parametrize("source", [TIMELINE_FIXTURE, None])
 def test_timeline_text_boxes_never_overlap_by_the_layout_estimate(source, bundled_graph):
     # The layout's own (generous) widths; the browser's real boxes are in test_render.py.
-    from kzld.timeline import WIDTH, text_width
+    from kzld.web.timeline import WIDTH, text_width
 
     graph = bundled_graph if source is None else load_graph([source])
     root = ET.fromstring(timeline_svg(Index.of(graph), link=lambda n: None))
@@ -371,7 +371,7 @@ def _table_rows(page: str, css: str) -> list[list[str]]:
 
 
 def _page(graph, iri: str) -> str:
-    from kzld.site import entity_html
+    from kzld.web.site import entity_html
 
     index = Index.of(graph)
     return entity_html(index, ox.NamedNode(iri), lambda n: None, "index.html")

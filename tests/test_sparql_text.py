@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from kzld import queries
 from kzld.errors import UsageError
+from kzld.querying import queries
 from kzld.sparql_text import (
     blank_strings_and_comments,
     check_read_only,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 
-from kzld.queries import XSD, Results
-from kzld.tables import render, text_table
+from kzld.querying.queries import XSD, Results
+from kzld.querying.tables import render, text_table
 
 
 def _results(*rows: tuple[str, ...], columns=("office", "holder", "date")) -> Results:
@@ -65,8 +65,8 @@ def test_no_rows_still_prints_the_header_and_count():
 
 
 def test_a_folded_table_never_splits_a_word(kzld):
-    from kzld import queries
-    from kzld.resources import default_data_paths
+    from kzld.loading.resources import default_data_paths
+    from kzld.querying import queries
 
     engine = queries.local_engine(default_data_paths(), 30)
     results = queries.run_canned(queries.catalogue()["successors"], engine, {})
@@ -101,8 +101,8 @@ def test_every_list_column_is_joined_the_same_way(kzld):
     import csv
     import io
 
-    from kzld import queries
-    from kzld.queries import LIST_SEPARATOR
+    from kzld.querying import queries
+    from kzld.querying.queries import LIST_SEPARATOR
 
     catalogue = queries.catalogue()
     reasons = csv.DictReader(io.StringIO(kzld("query", "dismissals", "-f", "csv").stdout))

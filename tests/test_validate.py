@@ -8,8 +8,8 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from kzld.graph import load_graph
-from kzld.validation import load_shapes, validate
+from kzld.loading.graph import load_graph
+from kzld.validating.validation import load_shapes, validate
 
 FIXTURES = Path(__file__).parent / "fixtures" / "shapes"
 BASE = FIXTURES / "_base.ttl"

@@ -24,11 +24,11 @@ import pyoxigraph as ox
 import pytest
 from conftest import SHARED
 
-import kzld.graph
+import kzld.loading.graph
 from kzld.errors import KzldError
-from kzld.graph import KGraph, load_graph
-from kzld.shacl_native import path_text
-from kzld.validation import validate_shacl
+from kzld.loading.graph import KGraph, load_graph
+from kzld.validating.shacl_native import path_text
+from kzld.validating.validation import validate_shacl
 
 SUITE = SHARED / "w3c" / "shacl-test-suite" / "tests"
 MF = "http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#"
@@ -233,7 +233,9 @@ def any_scheme():
     """kzld's loader refuses IRIs of schemes it does not publish (two tests use <a:b>):
     that is publication policy, not SHACL, so the suite runs with every scheme allowed."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(kzld.graph, "_ALLOWED_SCHEMES", re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:"))
+        patch.setattr(
+            kzld.loading.graph, "_ALLOWED_SCHEMES", re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+        )
         yield
 
 

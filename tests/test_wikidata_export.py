@@ -7,9 +7,9 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from kzld.graph import load_graph
-from kzld.resources import bundled
-from kzld.wikidata import export_wikidata
+from kzld.loading.graph import load_graph
+from kzld.loading.resources import bundled
+from kzld.wikidata.export import export_wikidata
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "wikidata"
 SAMPLE = FIXTURES / "kzld"

@@ -77,14 +77,14 @@ def _root(
 ) -> None:
     global _debug
     _debug = debug
-    from kzld.network import deny_network
+    from kzld.loading.network import deny_network
 
     # Every command starts offline; remote commands open exactly the host they were given.
     deny_network()
 
 
 def data_paths(given: list[Path] | None) -> list[Path]:
-    from kzld.resources import default_data_paths
+    from kzld.loading.resources import default_data_paths
 
     return list(given) if given else default_data_paths()
 
@@ -312,7 +312,7 @@ def run(argv: list[str] | None = None) -> int:
         _quiet_stdout()
         return 0
     finally:
-        from kzld.network import lift_network_guard
+        from kzld.loading.network import lift_network_guard
 
         # The guard belongs to the command; callers embedding run() keep their network.
         lift_network_guard()

@@ -106,8 +106,8 @@ def query(
     ] = 30.0,
 ) -> None:
     """Run a canned query (list them with no name) or your own with --file."""
-    from kzld import queries, tables
     from kzld.errors import InputError, UsageError
+    from kzld.querying import queries, tables
 
     if name is None and file is None:
         typer.echo(_listing(queries.catalogue()), nl=False)
@@ -127,7 +127,7 @@ def query(
     if file is not None:
         if any(given.values()):
             raise UsageError("parameters apply to canned queries only, not to --file")
-        from kzld.resources import read_regular
+        from kzld.loading.resources import read_regular
 
         raw = read_regular(file)  # a regular file only: a FIFO or /dev/zero would never end
         try:
@@ -165,8 +165,8 @@ def _terminal_width() -> int | None:
 
 
 def _engine(endpoint: str | None, data: list[Path] | None, timeout: float, graph: str | None):
-    from kzld import queries
     from kzld.errors import UsageError
+    from kzld.querying import queries
 
     if graph is not None:
         _check_iri(graph)
@@ -231,9 +231,9 @@ def load(
     """
     import pyoxigraph as ox
 
-    from kzld import endpoints
     from kzld.errors import UsageError
-    from kzld.graph import load_graph
+    from kzld.loading.graph import load_graph
+    from kzld.querying import endpoints
 
     if store is None:
         if endpoint is None:

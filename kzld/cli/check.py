@@ -62,13 +62,11 @@ def validate(
 ) -> None:
     """Check the data against the SHACL shapes and report every finding (exit 1 when the
     data does not conform)."""
+    import kzld
     from kzld.errors import CheckFailed
-    from kzld.graph import load_graph
-    from kzld.validation import load_shapes
-    from kzld.validation import validate as run_validation
 
-    graph = load_graph(data_paths(data), prepare_store=engine is EngineName.native)
-    report = run_validation(graph, load_shapes(shapes), engine=engine.value, fail_on=fail_on.value)
+    graph = kzld.load(data_paths(data), prepare_store=engine is EngineName.native)
+    report = kzld.validate(graph, shapes, engine=engine.value, fail_on=fail_on.value)
     if format is ReportFormat.text:
         typer.echo(report.to_text(), nl=False)
     elif format is ReportFormat.turtle:

@@ -44,12 +44,14 @@ def build(
     swapped into place only when complete: a failed or killed build leaves the previous
     publication intact.
     """
-    from kzld.publication import publish
+    import kzld
 
     if sys.stderr.isatty():
-        publication = _with_progress(lambda step: publish(data, out, lock_wait, step))
+        publication = _with_progress(
+            lambda step: kzld.publish(out, data, lock_wait=lock_wait, progress=step)
+        )
     else:
-        publication = publish(data, out, lock_wait)
+        publication = kzld.publish(out, data, lock_wait=lock_wait)
     typer.echo(
         f"published {publication.triples} triples in {len(publication.files)} files "
         f"to {out}/ (and {out}/SHA256SUMS)"
@@ -64,7 +66,7 @@ def verify(out: OutOption = PUBLICATION_FOLDER) -> None:
     """Check a publication against its SHA256SUMS and dataset.ttl, and name every file
     altered, missing or added since it was built (exit 1 if any)."""
     from kzld.errors import CheckFailed
-    from kzld.publication import verify as verify_publication
+    from kzld.publishing.publication import verify as verify_publication
 
     found = verify_publication(out)
     if found:

@@ -55,8 +55,8 @@ def serve(
     """Serve the graph read-only: /sparql, /id/... pages and RDF, /reconcile (Ctrl-C stops
     it, exit 130)."""
     from kzld.errors import UsageError
-    from kzld.graph import load_graph
-    from kzld.server import Limits, make_server
+    from kzld.loading.graph import load_graph
+    from kzld.web.server import Limits, make_server
 
     paths = data_paths(data) if data or publication is None else [publication / "kzld.nt"]
     graph = load_graph(paths, prepare_store=True)
@@ -111,8 +111,8 @@ def site(
 ) -> None:
     """Write a static site: landing page, one page per entity, ontology docs, timeline SVG."""
     from kzld.errors import UsageError
-    from kzld.graph import load_graph
-    from kzld.site import build_site, is_publication
+    from kzld.loading.graph import load_graph
+    from kzld.web.site import build_site, is_publication
 
     if dumps is not None and not is_publication(dumps):
         raise UsageError(

@@ -46,11 +46,10 @@ def _emit(data: bytes, out: Path | None) -> None:
 @export_app.command("wikidata")
 def export_wikidata(data: DataOption = None, out: OutOption = None) -> None:
     """The graph in the Wikibase RDF dump shape (wd:, p:, ps:, pq:, pr:, wdt:), as Turtle."""
-    from kzld.graph import load_graph
-    from kzld.wikidata import export_wikidata as export
+    import kzld
 
     notes: list[str] = []
-    body = export(load_graph(data_paths(data)), notes)
+    body = kzld.export_wikidata(kzld.load(data_paths(data)), notes)
     for note in notes:
         typer.echo(f"kzld: left out: {note}", err=True)
     _emit(body, out)
@@ -75,8 +74,8 @@ def export_quickstatements(
 
     What QuickStatements cannot express is listed on standard error.
     """
-    from kzld.graph import load_graph
-    from kzld.wikidata import parse_day, quickstatements
+    from kzld.loading.graph import load_graph
+    from kzld.wikidata.export import parse_day, quickstatements
 
     when = parse_day(retrieved) if retrieved else None
     result = quickstatements(load_graph(data_paths(data)), when)
@@ -100,7 +99,11 @@ def _kinds_value(ctx: typer.Context, param: typer.CallbackParam, value: str) -> 
 
     from kzld.errors import UsageError
 
-    known = ("person", "organisation", "post")  # kzld.reconciliation.KINDS, without its import
+    known = (
+        "person",
+        "organisation",
+        "post",
+    )  # kzld.wikidata.reconciliation.KINDS, without its import
     kinds = [t.strip() for t in value.split(",") if t.strip()]
     if not kinds:
         raise UsageError("--types is empty", hint="give some of: " + ", ".join(known))
@@ -143,9 +146,9 @@ def reconcile(
     and alias in English, Russian and Kazakh, constrained by type and context."""
     if ctx.invoked_subcommand is not None:
         return
-    from kzld.graph import load_graph
-    from kzld.reconciliation import reconcile as find
-    from kzld.reconciliation import review_table
+    from kzld.loading.graph import load_graph
+    from kzld.wikidata.reconciliation import reconcile as find
+    from kzld.wikidata.reconciliation import review_table
 
     kinds = [t.strip() for t in types.split(",") if t.strip()]
     candidates = find(load_graph(data_paths(data)), endpoint, kinds, timeout=timeout)
@@ -182,10 +185,10 @@ def accept(
     import datetime
 
     from kzld.errors import UsageError
-    from kzld.graph import load_graph
-    from kzld.reconciliation import Decision, decisions_from_review, entity_iri
-    from kzld.reconciliation import accept as record
-    from kzld.resources import bundled
+    from kzld.loading.graph import load_graph
+    from kzld.loading.resources import bundled
+    from kzld.wikidata.reconciliation import Decision, decisions_from_review, entity_iri
+    from kzld.wikidata.reconciliation import accept as record
 
     now = datetime.datetime.now(datetime.UTC)
     if review is not None:
@@ -233,9 +236,9 @@ def diff_wikidata(
 ) -> None:
     """What Wikidata lacks, what conflicts (precision-aware), what only Wikidata has, for
     reconciled entities; QuickStatements only for additions that cannot clash."""
-    from kzld.graph import load_graph
-    from kzld.reconciliation import diff, diff_table
-    from kzld.wikidata import parse_day
+    from kzld.loading.graph import load_graph
+    from kzld.wikidata.export import parse_day
+    from kzld.wikidata.reconciliation import diff, diff_table
 
     when = parse_day(retrieved) if retrieved else None
     report = diff(load_graph(data_paths(data)), endpoint, retrieved=when, timeout=timeout)

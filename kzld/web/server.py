@@ -1,7 +1,7 @@
 """The read-only HTTP server: SPARQL 1.1 Protocol, dereferenceable kzld IRIs, the published
 dumps, and the Reconciliation Service API 0.2, on starlette served by uvicorn.
 
-SPARQL runs in worker processes (kzld/sparql_worker.py) that are killed at their deadline
+SPARQL runs in worker processes (kzld/web/sparql_worker.py) that are killed at their deadline
 or memory cap; the event loop only routes bytes. Imported by `kzld serve` alone: no other
 command pays for uvicorn and starlette.
 """
@@ -35,10 +35,10 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from kzld.formats import FORMATS, JSONLD, NTRIPLES, TURTLE
-from kzld.graph import GENID, KGraph
-from kzld.reconcile_api import MAX_QUERIES, BadQuery, Reconciler
-from kzld.site import (
+from kzld.loading.formats import FORMATS, JSONLD, NTRIPLES, TURTLE
+from kzld.loading.graph import GENID, KGraph
+from kzld.web.reconcile_api import MAX_QUERIES, BadQuery, Reconciler
+from kzld.web.site import (
     ALT_LABEL,
     ID_BASE,
     KZ,
@@ -52,7 +52,7 @@ from kzld.site import (
     page,
     serialize,
 )
-from kzld.sparql_worker import (
+from kzld.web.sparql_worker import (
     CSV,
     RESULTS_JSON,
     RESULTS_XML,
@@ -234,7 +234,7 @@ class Publication:
 
     def __init__(self, folder: Path):
         from kzld.errors import InputError
-        from kzld.publication import CHECKSUMS, verify
+        from kzld.publishing.publication import CHECKSUMS, verify
 
         sums = folder / CHECKSUMS
         if not sums.is_file():
@@ -280,9 +280,9 @@ def build_publication(graph: KGraph, out: Path) -> Publication:
     """Publish the served graph into out as `kzld build` would, byte for byte; for data a
     build cannot publish, the whole graph in each format, and a note saying so."""
     from kzld.errors import KzldError
-    from kzld.graph import load_graph
-    from kzld.publication import publish_loaded
-    from kzld.resources import bundled
+    from kzld.loading.graph import load_graph
+    from kzld.loading.resources import bundled
+    from kzld.publishing.publication import publish_loaded
 
     try:
         publish_loaded(graph, load_graph([bundled("ontology")]), out)
@@ -303,7 +303,7 @@ class Site:
     """Everything the server answers. Pages that never change are made once."""
 
     def __init__(self, graph: KGraph, limits: Limits, publication: Publication):
-        from kzld.timeline import timeline_svg
+        from kzld.web.timeline import timeline_svg
 
         self.graph = graph
         self.limits = limits

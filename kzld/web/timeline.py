@@ -13,7 +13,8 @@ from html import escape
 
 import pyoxigraph as ox
 
-from kzld.site import KZ, XSD, Index
+from kzld.vocabulary import KZ, XSD
+from kzld.web.index import Index
 
 Link = Callable[[ox.NamedNode], str | None]
 

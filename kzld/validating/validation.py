@@ -12,16 +12,18 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kzld.errors import CheckFailed, InputError, UsageError
-from kzld.graph import GENID, KGraph, load_graph, merge_graphs
-from kzld.resources import bundled
+from kzld.loading.graph import GENID, KGraph, load_graph, merge_graphs
+from kzld.loading.resources import bundled
+from kzld.validating.findings import Finding, parse_term, source_file
+from kzld.validating.rdflib_terms import from_rdflib, nt, to_rdflib
+from kzld.vocabulary import ONTOLOGY as KZLD_ONTOLOGY
+from kzld.vocabulary import SH
 
-SH = "http://www.w3.org/ns/shacl#"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 RDF_FIRST = "http://www.w3.org/1999/02/22-rdf-syntax-ns#first"
 RDF_REST = "http://www.w3.org/1999/02/22-rdf-syntax-ns#rest"
 RDFS_SUBCLASS = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
 OWL_ONTOLOGY = "http://www.w3.org/2002/07/owl#Ontology"
-KZLD_ONTOLOGY = "https://w3id.org/kzld/ontology"
 
 SEVERITIES = ("Violation", "Warning", "Info")
 
@@ -51,20 +53,6 @@ PREFIXES = {
     "genid": GENID,
     "id": "https://w3id.org/kzld/id/",
 }
-
-
-@dataclass(frozen=True, order=True)
-class Finding:
-    """One validation result, in plain strings so that engines can be compared."""
-
-    severity: str  # "Violation" | "Warning" | "Info" (sh: local name), or a shape's own <IRI>
-    focus: str  # focus node in N-Triples form
-    path: str | None  # N-Triples IRI, or a SPARQL path string for complex paths
-    value: str | None  # value node in N-Triples form
-    message: str
-    shape: str  # source shape, N-Triples form (skolemised IRIs, no blank nodes)
-    constraint: str  # constraint component IRI, N-Triples form
-    source_file: str | None  # data file the focus node comes from (KGraph.origins)
 
 
 @dataclass(frozen=True)
@@ -152,16 +140,18 @@ class Report:
             result = ox.BlankNode(f"r{n}")
             triples.append(ox.Triple(report, sh("result"), result))
             triples.append(ox.Triple(result, ox.NamedNode(RDF_TYPE), sh("ValidationResult")))
-            severity = _term(f.severity) if f.severity.startswith("<") else sh(f.severity)
+            severity = parse_term(f.severity) if f.severity.startswith("<") else sh(f.severity)
             triples.append(ox.Triple(result, sh("resultSeverity"), severity))
-            triples.append(ox.Triple(result, sh("focusNode"), _term(f.focus)))
+            triples.append(ox.Triple(result, sh("focusNode"), parse_term(f.focus)))
             if f.path and f.path.startswith("<") and f.path.endswith(">") and " " not in f.path:
-                triples.append(ox.Triple(result, sh("resultPath"), _term(f.path)))
+                triples.append(ox.Triple(result, sh("resultPath"), parse_term(f.path)))
             if f.value:
-                triples.append(ox.Triple(result, sh("value"), _term(f.value)))
+                triples.append(ox.Triple(result, sh("value"), parse_term(f.value)))
             triples.append(ox.Triple(result, sh("resultMessage"), ox.Literal(f.message)))
-            triples.append(ox.Triple(result, sh("sourceShape"), _term(f.shape)))
-            triples.append(ox.Triple(result, sh("sourceConstraintComponent"), _term(f.constraint)))
+            triples.append(ox.Triple(result, sh("sourceShape"), parse_term(f.shape)))
+            triples.append(
+                ox.Triple(result, sh("sourceConstraintComponent"), parse_term(f.constraint))
+            )
             if f.source_file:
                 triples.append(ox.Triple(result, _DCTERMS_SOURCE, ox.Literal(f.source_file)))
         prefixes = {k: PREFIXES[k] for k in ("sh", "kz", "ksh", "xsd", "dcterms")}
@@ -175,12 +165,6 @@ _DCTERMS_SOURCE = ox.NamedNode("http://purl.org/dc/terms/source")
 
 def _sh(local: str) -> ox.NamedNode:
     return ox.NamedNode(SH + local)
-
-
-def _term(text: str) -> ox.NamedNode | ox.Literal:
-    """Parse one term written in N-Triples form back into a term."""
-    triple = next(iter(ox.parse(f"<urn:s> <urn:p> {text} .", format=ox.RdfFormat.N_TRIPLES)))
-    return triple.object
 
 
 def _short(text: str) -> str:
@@ -307,7 +291,7 @@ def _meta_validate(shapes: KGraph) -> None:
     digest = hashlib.sha256("\n".join(map(str, shapes.sorted_triples())).encode()).hexdigest()
     if digest in _meta_valid:
         return
-    from kzld.shacl_native import validate_native
+    from kzld.validating.shacl_native import validate_native
 
     problems = [f for f in validate_native(shapes, _shacl_shacl()) if f.severity == "Violation"]
     if problems:
@@ -459,7 +443,7 @@ def validate(
     data = graph if _has_ontology(graph) else merge_graphs(graph, _bundled_ontology())
     lint_shapes(shapes, data)
     if engine != "native":  # the native engine checks its own, with what it cannot run
-        from kzld.shacl_native import check_sparql
+        from kzld.validating.shacl_native import check_sparql
 
         check_sparql(shapes)
     if not _has_targets(shapes, data):
@@ -525,16 +509,6 @@ def _has_targets(shapes: KGraph, data: KGraph) -> bool:
     return any(t.predicate.value == RDF_TYPE and t.object in closure for t in data.triples)
 
 
-def _source_file(graph: KGraph, focus: ox.Term) -> str | None:
-    origin = graph.origin_of(focus) if isinstance(focus, ox.NamedNode) else None
-    if origin is None:
-        return None
-    try:
-        return str(Path(origin).resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(origin)
-
-
 # --- The pyshacl engine --------------------------------------------------------------
 
 
@@ -550,8 +524,8 @@ def _pyshacl_findings(data: KGraph, shapes: KGraph) -> list[Finding]:
     # data graph must stay ours for its prepared-query cache to be used.
     # kzld's skolem IRIs turn back into blank nodes in both graphs: pySHACL then judges node
     # kinds and lengths on the blank nodes the files wrote, as SHACL defines them.
-    data_graph = _to_rdflib(data.triples, unskolemise=True, graph=_prepared_query_graph_class()())
-    shapes_graph = _to_rdflib(shapes.triples, unskolemise=True, graph=Graph())
+    data_graph = to_rdflib(data.triples, unskolemise=True, graph=_prepared_query_graph_class()())
+    shapes_graph = to_rdflib(shapes.triples, unskolemise=True, graph=Graph())
     try:
         _, report, _ = pyshacl.validate(
             data_graph,
@@ -593,13 +567,13 @@ def _pyshacl_findings(data: KGraph, shapes: KGraph) -> list[Finding]:
         findings.append(
             Finding(
                 severity=_severity(str(report.value(result, S.resultSeverity))),
-                focus=_nt(focus),
+                focus=nt(focus),
                 path=None if path is None else _path_text(report, path),
-                value=None if value is None else _nt(value),
+                value=None if value is None else nt(value),
                 message="; ".join(messages) or "(no message)",
-                shape=_nt(shape) if not isinstance(shape, BNode) else f"<{GENID}{shape}>",
-                constraint=_nt(report.value(result, S.sourceConstraintComponent)),
-                source_file=_source_file(data, _from_rdflib(focus)),
+                shape=nt(shape) if not isinstance(shape, BNode) else f"<{GENID}{shape}>",
+                constraint=nt(report.value(result, S.sourceConstraintComponent)),
+                source_file=source_file(data, from_rdflib(focus)),
             )
         )
     return findings
@@ -613,7 +587,7 @@ def _severity(iri: str) -> str:
 
 def _native_findings(data: KGraph, shapes: KGraph) -> list[Finding]:
     """The native engine: shapes compiled to SPARQL on the pyoxigraph store."""
-    from kzld.shacl_native import validate_native
+    from kzld.validating.shacl_native import validate_native
 
     return validate_native(data, shapes)
 
@@ -642,56 +616,6 @@ def _prepared_query_graph_class():
             return super().query(query_object, *args, **kwargs)
 
     return PreparedQueryGraph
-
-
-def _to_rdflib(triples: Iterable[ox.Triple], *, unskolemise: bool, graph):
-    """Fill an rdflib graph with these triples, literals kept as written. In shapes, kzld's
-    skolem IRIs turn back into blank nodes: pySHACL reads a path or list only from those."""
-    from rdflib import BNode, Literal, URIRef
-
-    def convert(term):
-        if isinstance(term, ox.NamedNode):
-            if unskolemise and term.value.startswith(GENID):
-                return BNode(term.value[len(GENID) :])
-            return URIRef(term.value)
-        if isinstance(term, ox.BlankNode):
-            return BNode(term.value)
-        if term.language:
-            return Literal(term.value, lang=term.language, normalize=False)
-        return Literal(term.value, datatype=URIRef(term.datatype.value), normalize=False)
-
-    for t in triples:
-        graph.add((convert(t.subject), convert(t.predicate), convert(t.object)))
-    return graph
-
-
-def _from_rdflib(node) -> ox.Term:
-    from rdflib import BNode, URIRef
-
-    if isinstance(node, URIRef):
-        return ox.NamedNode(str(node))
-    if isinstance(node, BNode):
-        return ox.NamedNode(GENID + str(node))
-    return _term(node.n3())
-
-
-def _nt(node) -> str:
-    """N-Triples form of an rdflib term (blank nodes as their kzld skolem IRIs)."""
-    from rdflib import BNode, Literal
-
-    if isinstance(node, BNode):
-        return f"<{GENID}{node}>"
-    if isinstance(node, Literal):
-        return str(_oxliteral(node))
-    return f"<{node}>"
-
-
-def _oxliteral(node) -> ox.Literal:
-    if node.language:
-        return ox.Literal(str(node), language=node.language)
-    if node.datatype:
-        return ox.Literal(str(node), datatype=ox.NamedNode(str(node.datatype)))
-    return ox.Literal(str(node))
 
 
 def _path_text(graph, node) -> str:

@@ -11,7 +11,7 @@ import unicodedata
 import pyoxigraph as ox
 
 from kzld.errors import UsageError
-from kzld.queries import XSD, Results
+from kzld.querying.queries import XSD, Results
 
 FORMATS = ("table", "csv", "tsv", "json", "md")
 

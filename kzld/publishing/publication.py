@@ -26,12 +26,18 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kzld.description import DOWNLOAD, PublishedFile, describe, statistics
 from kzld.errors import CheckFailed, InputError, OutputError
-from kzld.formats import FORMATS, JSONLD, NTRIPLES, TURTLE, RdfFormat
-from kzld.graph import GENID, KGraph, load_graph
-from kzld.jsonld import VOCABULARIES, build_context, jsonld_document, jsonld_nodes, write_context
-from kzld.resources import bundled
+from kzld.loading.formats import FORMATS, JSONLD, NTRIPLES, TURTLE, RdfFormat
+from kzld.loading.graph import GENID, KGraph, load_graph
+from kzld.loading.resources import bundled
+from kzld.publishing.description import DOWNLOAD, PublishedFile, describe, statistics
+from kzld.publishing.jsonld import (
+    VOCABULARIES,
+    build_context,
+    jsonld_document,
+    jsonld_nodes,
+    write_context,
+)
 
 CHECKSUMS = "SHA256SUMS"
 # kzld's own record of what it wrote into a publication: only a folder that holds it, and
@@ -364,7 +370,7 @@ def _unreadable(name: str) -> OutputError:
 
 
 def _require_valid(graph: KGraph) -> None:
-    from kzld.validation import validate
+    from kzld.validating.validation import validate
 
     # The native engine scales to millions of triples; tests hold it to pySHACL's findings.
     report = validate(graph, engine="native")
@@ -659,7 +665,7 @@ def verify(out: Path) -> list[Discrepancy]:
         )
     recorded: dict[str, str] = {}
     found: list[Discrepancy] = []
-    from kzld.resources import read_regular
+    from kzld.loading.resources import read_regular
 
     sums = read_regular(sums_path, limit=16 * 2**20).decode("utf-8", "replace")
     for number, line in enumerate(sums.splitlines(), 1):

@@ -31,9 +31,10 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kzld.errors import UsageError
-from kzld.graph import KGraph, parse_file
-from kzld.queries import where_opening
-from kzld.wikidata import (
+from kzld.loading.graph import KGraph, parse_file
+from kzld.querying.queries import where_opening
+from kzld.vocabulary import ID
+from kzld.wikidata.export import (
     KZ,
     PREFIXES,
     WD,
@@ -49,7 +50,6 @@ from kzld.wikidata import (
 DEFAULT_ENDPOINT = "https://query.wikidata.org/sparql"
 LANGUAGES = ("en", "ru", "kk")
 KINDS = ("person", "organisation", "post")
-ID = "https://w3id.org/kzld/id/"
 DEPRECATED = "http://wikiba.se/ontology#DeprecatedRank"
 CHUNK = 50  # items per context request: short enough for a GET, few enough requests
 
@@ -57,7 +57,7 @@ Select = Callable[..., dict]
 
 
 def _query(name: str) -> str:
-    from kzld.resources import bundled
+    from kzld.loading.resources import bundled
 
     return (bundled("queries") / "wikidata" / f"{name}.rq").read_text(encoding="utf-8")
 
@@ -112,7 +112,7 @@ def reconcile(
     select: Select | None = None,
 ) -> list[Candidate]:
     """Scored candidates for every entity of these kinds that has no QID yet."""
-    from kzld.endpoints import select as remote_select
+    from kzld.querying.endpoints import select as remote_select
 
     unknown = sorted(set(kinds) - set(KINDS))
     if unknown:
@@ -403,8 +403,8 @@ def diff(
     select: Select | None = None,
 ) -> DiffReport:
     """Compare the statements of reconciled items with the endpoint's."""
-    from kzld.endpoints import select as remote_select
-    from kzld.wikidata import data_date
+    from kzld.querying.endpoints import select as remote_select
+    from kzld.wikidata.export import data_date
 
     ask = select or remote_select
     model = build_model(graph)

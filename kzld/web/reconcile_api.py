@@ -2,7 +2,7 @@
 against kzld's entities), with bounded work: scoring is linear in the length of the query
 and of each label, and a request holds a bounded number of bounded queries.
 
-(kzld/reconciliation.py is the other direction: kzld's entities against Wikidata.)
+(kzld/wikidata/reconciliation.py is the other direction: kzld's entities against Wikidata.)
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from kzld.site import ALT_LABEL, ID_BASE, KZ, LABEL, Index
+from kzld.vocabulary import ID as ID_BASE
+from kzld.vocabulary import KZ
+from kzld.web.index import ALT_LABEL, LABEL, Index
 
 MAX_QUERY = 200  # characters in one query's text
 MAX_QUERIES = 100  # queries in one batch

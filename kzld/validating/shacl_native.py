@@ -22,14 +22,10 @@ from decimal import Decimal, InvalidOperation
 import pyoxigraph as ox
 
 from kzld.errors import InputError, UsageError
-from kzld.graph import GENID, KGraph
+from kzld.loading.graph import GENID, KGraph
 from kzld.sparql_text import check_read_only, tokens
-from kzld.validation import Finding, _source_file
-
-SH = "http://www.w3.org/ns/shacl#"
-RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-XSD = "http://www.w3.org/2001/XMLSchema#"
+from kzld.validating.findings import Finding, source_file
+from kzld.vocabulary import RDF, RDFS, SH, XSD
 
 _TYPE = ox.NamedNode(RDF + "type")
 _FIRST = ox.NamedNode(RDF + "first")
@@ -339,9 +335,9 @@ class _RdflibData:
     def __init__(self, data: KGraph):
         from rdflib import Graph
 
-        from kzld.validation import _to_rdflib
+        from kzld.validating.rdflib_terms import to_rdflib
 
-        self.graph = _to_rdflib(data.triples, unskolemise=False, graph=Graph())
+        self.graph = to_rdflib(data.triples, unskolemise=False, graph=Graph())
 
     def query(self, text: str, prefixes: dict[str, str]):
         head = "".join(f"PREFIX {name}: <{ns}>\n" for name, ns in sorted(prefixes.items()))
@@ -355,12 +351,12 @@ class _Rows(list):
     """rdflib's SELECT rows in the shape of pyoxigraph's: terms by variable name."""
 
     def __init__(self, result):
-        from kzld.validation import _from_rdflib, _oxliteral
+        from kzld.validating.rdflib_terms import from_rdflib, oxliteral
 
         def term(node):
             if node is None:
                 return None
-            return _oxliteral(node) if hasattr(node, "datatype") else _from_rdflib(node)
+            return oxliteral(node) if hasattr(node, "datatype") else from_rdflib(node)
 
         names = [str(v) for v in result.vars]
         self.variables = [ox.Variable(n) for n in names]
@@ -1051,7 +1047,7 @@ class _Engine:
             message=message,
             shape=str(shape),
             constraint="<" + component + ">",
-            source_file=_source_file(self.data, focus),
+            source_file=source_file(self.data, focus),
         )
 
 

@@ -14,23 +14,23 @@ import pyoxigraph as ox
 
 from kzld import __version__
 from kzld.errors import UsageError
+from kzld.vocabulary import DATASET
+from kzld.vocabulary import DCAT as _DCAT
+from kzld.vocabulary import DCTERMS as _DCT
+from kzld.vocabulary import DUMP as DOWNLOAD
+from kzld.vocabulary import IANA as _IANA
+from kzld.vocabulary import KZ as _KZ
+from kzld.vocabulary import PROV as _PROV
+from kzld.vocabulary import RDF as _RDF
+from kzld.vocabulary import RDFS as _RDFS
+from kzld.vocabulary import SCHEMA as _SCHEMA
+from kzld.vocabulary import SPDX as _SPDX
+from kzld.vocabulary import VOID as _VOID
+from kzld.vocabulary import XSD as _XSD
 
-DATASET = "https://w3id.org/kzld/dataset"
-DOWNLOAD = "https://w3id.org/kzld/dump/"
 DATA_LICENSE = "https://creativecommons.org/licenses/by/4.0/"
 CODE_LICENSE = "https://spdx.org/licenses/MIT"
 
-_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-_RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-_XSD = "http://www.w3.org/2001/XMLSchema#"
-_DCT = "http://purl.org/dc/terms/"
-_VOID = "http://rdfs.org/ns/void#"
-_DCAT = "http://www.w3.org/ns/dcat#"
-_SPDX = "http://spdx.org/rdf/terms#"
-_PROV = "http://www.w3.org/ns/prov#"
-_SCHEMA = "https://schema.org/"
-_KZ = "https://w3id.org/kzld/ontology#"
-_IANA = "https://www.iana.org/assignments/media-types/"
 
 _DATE = re.compile(r"(-?\d{4,})(?:-(\d\d))?(?:-(\d\d))?")
 _TYPE_REF = f"<{_RDF}type>".encode()

@@ -10,148 +10,34 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from html import escape
 from pathlib import Path
 
 import pyoxigraph as ox
 
 from kzld.errors import OutputError
-from kzld.formats import FORMATS
-from kzld.graph import GENID, KGraph
+from kzld.loading.formats import FORMATS
+from kzld.loading.graph import GENID, KGraph
+from kzld.vocabulary import DCTERMS, KZ, OWL, RDFS, SKOS, XSD
+from kzld.vocabulary import ID as ID_BASE
+from kzld.vocabulary import ONTOLOGY as ONTOLOGY_IRI
+from kzld.web.index import (
+    ALT_LABEL,
+    LABEL,
+    PREFIXES,
+    RDF_TYPE,
+    Index,
+    Link,
+    compact,
+    entity_path,
+    is_entity,
+)
 
-ID_BASE = "https://w3id.org/kzld/id/"
-KZ = "https://w3id.org/kzld/ontology#"
-ONTOLOGY_IRI = "https://w3id.org/kzld/ontology"
-RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-SKOS = "http://www.w3.org/2004/02/skos/core#"
-OWL = "http://www.w3.org/2002/07/owl#"
-DCTERMS = "http://purl.org/dc/terms/"
-LABEL = ox.NamedNode(RDFS + "label")
-ALT_LABEL = ox.NamedNode(SKOS + "altLabel")
 EVIDENCE = ox.NamedNode(KZ + "evidence")
-XSD = "http://www.w3.org/2001/XMLSchema#"
 
-PREFIXES = {
-    "kz": KZ,
-    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
-    "rdfs": RDFS,
-    "skos": SKOS,
-    "owl": OWL,
-    "xsd": XSD,
-    "dcterms": DCTERMS,
-    "schema": "https://schema.org/",
-    "wd": "http://www.wikidata.org/entity/",
-    "org": "http://www.w3.org/ns/org#",
-    "prov": "http://www.w3.org/ns/prov#",
-    **{kind: f"{ID_BASE}{kind}/" for kind in ("person", "organisation", "post", "tenure")},
-    **{kind: f"{ID_BASE}{kind}/" for kind in ("event", "source", "place", "rank", "conflict")},
-}
-
-# Paths under id/ that may become file names: lower-case words, no dots, no traversal.
-_SAFE_PATH = re.compile(r"^[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)+$")
 _PRECISION = {XSD + "date": "day", XSD + "gYearMonth": "month", XSD + "gYear": "year"}
 _HIDDEN = {LABEL, ALT_LABEL, RDF_TYPE, EVIDENCE}
-
-Link = Callable[[ox.NamedNode], str | None]
-
-
-@dataclass
-class Index:
-    """A loaded graph indexed by subject and by object, in canonical triple order."""
-
-    graph: KGraph
-    outgoing: dict[ox.NamedNode, list[ox.Triple]] = field(default_factory=dict)
-    incoming: dict[ox.NamedNode, list[ox.Triple]] = field(default_factory=dict)
-    rows: dict | None = None  # the timeline's tenures by post, once worked out
-
-    @classmethod
-    def of(cls, graph: KGraph) -> Index:
-        index = cls(graph)
-        for t in graph.sorted_triples():
-            index.outgoing.setdefault(t.subject, []).append(t)
-            if isinstance(t.object, ox.NamedNode):
-                index.incoming.setdefault(t.object, []).append(t)
-        return index
-
-    def values(self, subject: object, predicate: ox.NamedNode) -> list:
-        return [t.object for t in self.outgoing.get(subject, []) if t.predicate == predicate]
-
-    def types(self, subject: object) -> list[ox.NamedNode]:
-        return self.values(subject, RDF_TYPE)
-
-    def label(self, term: object) -> str:
-        """The English label, else any label, else a readable form of the IRI."""
-        labels = self.values(term, LABEL)
-        for lit in labels:
-            if isinstance(lit, ox.Literal) and lit.language == "en":
-                return lit.value
-        if labels:
-            return labels[0].value
-        holders = self.values(term, ox.NamedNode(KZ + "holder"))
-        posts = self.values(term, ox.NamedNode(KZ + "post"))
-        if holders and posts:  # tenures carry no label of their own
-            return f"{self.label(holders[0])} as {self.label(posts[0])}"
-        if isinstance(term, ox.NamedNode):
-            return compact(term.value)
-        return term.value if isinstance(term, ox.Literal) else str(term)
-
-    def entities(self) -> list[ox.NamedNode]:
-        """Every kzld IRI described in the data, in IRI order."""
-        found = [s for s in self.outgoing if is_entity(s)]
-        return sorted(found, key=lambda n: n.value)
-
-    def description(self, subject: ox.NamedNode) -> list[ox.Triple]:
-        """The subject's triples plus those of the citations and claims it points at."""
-        seen: set[ox.NamedNode] = set()
-        result: list[ox.Triple] = []
-        todo = [subject]
-        while todo:
-            node = todo.pop()
-            if node in seen:
-                continue
-            seen.add(node)
-            for t in self.outgoing.get(node, []):
-                result.append(t)
-                if isinstance(t.object, ox.NamedNode) and t.object.value.startswith(GENID):
-                    todo.append(t.object)
-        return sorted(result, key=str)
-
-    def subclasses(self, cls: ox.NamedNode) -> set[ox.NamedNode]:
-        """The class and everything declared below it with rdfs:subClassOf."""
-        result = {cls}
-        todo = [cls]
-        sub = ox.NamedNode(RDFS + "subClassOf")
-        while todo:
-            current = todo.pop()
-            for t in self.incoming.get(current, []):
-                if t.predicate == sub and isinstance(t.subject, ox.NamedNode):
-                    if t.subject not in result:
-                        result.add(t.subject)
-                        todo.append(t.subject)
-        return result
-
-
-def is_entity(term: object) -> bool:
-    return isinstance(term, ox.NamedNode) and term.value.startswith(ID_BASE)
-
-
-def entity_path(iri: str) -> str | None:
-    """`person/x` for a kzld IRI with a safe path, else None."""
-    if not iri.startswith(ID_BASE):
-        return None
-    rest = iri[len(ID_BASE) :]
-    return rest if _SAFE_PATH.match(rest) else None
-
-
-def compact(iri: str) -> str:
-    best = ""
-    for prefix, namespace in PREFIXES.items():
-        if iri.startswith(namespace) and len(namespace) > len(PREFIXES.get(best, "")):
-            best = prefix
-    return f"{best}:{iri[len(PREFIXES[best]) :]}" if best else iri
 
 
 def serialize(triples: Iterable[ox.Triple], fmt: ox.RdfFormat) -> bytes:
@@ -353,7 +239,7 @@ def term_label(index: Index, term: ox.NamedNode) -> str:
 
 def _date_key(value: object) -> tuple:
     """Sorts dates by the days they cover, whatever their precision; undated last."""
-    from kzld.timeline import span_of
+    from kzld.web.timeline import span_of
 
     span = span_of(value)
     return (0, span.first, span.last) if span else (1, None, None)
@@ -471,7 +357,7 @@ def holders_html(index: Index, post: ox.NamedNode, link: Link, heading: str = "h
 def _timeline_rows(index: Index) -> dict:
     """The timeline's tenures by post in succession order, worked out once per index
     (every post and organisation page of a site asks)."""
-    from kzld.timeline import collect
+    from kzld.web.timeline import collect
 
     if index.rows is None:
         index.rows = collect(index)
@@ -624,7 +510,7 @@ def build_site(graph: KGraph, out: Path, dumps: Path | None = None) -> list[Path
     """Write the static site into `out`, linking the dumps `kzld build` wrote into
     `dumps` (default: `out`). Every page is rendered before any is written, and each file
     is replaced atomically. Returns the files written, in order."""
-    from kzld.timeline import timeline_svg
+    from kzld.web.timeline import timeline_svg
 
     index = Index.of(graph)
     files: dict[str, str] = {}
@@ -679,14 +565,14 @@ def _file_link(here: str, node: ox.NamedNode) -> str | None:
 
 def is_publication(folder: Path) -> bool:
     """Whether the folder holds what `kzld build` publishes (its checksums at least)."""
-    from kzld.publication import CHECKSUMS
+    from kzld.publishing.publication import CHECKSUMS
 
     return (folder / CHECKSUMS).is_file()
 
 
 def _downloads(out: Path, dumps: Path) -> list[str]:
     """Links, relative to the site, to the files `kzld build` published in `dumps`."""
-    from kzld.publication import CHECKSUMS, CONTEXT, DESCRIPTION, PARTS
+    from kzld.publishing.publication import CHECKSUMS, CONTEXT, DESCRIPTION, PARTS
 
     names = [stem + f.extension for _, stem in PARTS for f in FORMATS]
     names += [CONTEXT, DESCRIPTION, CHECKSUMS]

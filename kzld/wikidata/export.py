@@ -24,10 +24,9 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 
 from kzld.errors import UsageError
-from kzld.graph import KGraph
+from kzld.loading.graph import KGraph
+from kzld.vocabulary import DCTERMS, KZ, WD
 
-WD = "http://www.wikidata.org/entity/"
-KZ = "https://w3id.org/kzld/ontology#"
 MINTED = "https://w3id.org/kzld/wikidata/"  # statement, reference and value nodes kzld names
 
 PREFIXES = {
@@ -55,7 +54,6 @@ RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 RDFS = PREFIXES["rdfs"]
 SKOS = PREFIXES["skos"]
 XSD = PREFIXES["xsd"]
-DCTERMS = "http://purl.org/dc/terms/"
 WIKIBASE = PREFIXES["wikibase"]
 GREGORIAN = ox.NamedNode(WD + "Q1985727")  # Wikibase's calendar model constant
 

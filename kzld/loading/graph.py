@@ -22,9 +22,9 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kzld.errors import InputError
-from kzld.formats import JSONLD, RdfFormat, accepted_extensions, format_for_path
+from kzld.loading.formats import JSONLD, RdfFormat, accepted_extensions, format_for_path
+from kzld.vocabulary import GENID
 
-GENID = "https://w3id.org/kzld/.well-known/genid/"
 _GENID_BYTES = b"/.well-known/genid/"
 
 # Files with these extensions inside a data folder are RDF kzld does not read: refuse them
@@ -386,7 +386,7 @@ def _check_jsonld(text: str, path: Path) -> None:
     IRI, a bad language tag): a triple lost on the way is never published."""
     import json
 
-    from kzld.jsonld import Dropped, check_dropped
+    from kzld.loading.jsonld_check import Dropped, check_dropped
 
     try:
         document = json.loads(text)

@@ -35,7 +35,7 @@ from html import escape
 import pyoxigraph as ox
 
 from kzld.errors import UsageError
-from kzld.sandbox import forbid_outbound_network
+from kzld.loading.sandbox import forbid_outbound_network
 from kzld.sparql_text import check_read_only
 
 RESULTS_JSON = "application/sparql-results+json"

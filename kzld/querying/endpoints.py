@@ -439,7 +439,7 @@ def _once(
     origin: str,
 ) -> _Answer:
     from kzld.errors import KzldError
-    from kzld.network import allow_hosts
+    from kzld.loading.network import allow_hosts
 
     parts = urlsplit(url)
     host = _host(url)

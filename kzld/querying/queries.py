@@ -26,9 +26,7 @@ import pyoxigraph as ox
 
 from kzld.errors import QueryTimeout, UsageError
 from kzld.sparql_text import check_read_only, query_form, tokens
-
-XSD = "http://www.w3.org/2001/XMLSchema#"
-KZ = "https://w3id.org/kzld/ontology#"
+from kzld.vocabulary import ID, KZ, XSD
 
 # What each parameter type names, and the class its candidates belong to.
 _NAMED_KINDS = {
@@ -38,7 +36,6 @@ _NAMED_KINDS = {
     "type": KZ + "Event",
 }
 PARAM_TYPES = frozenset(_NAMED_KINDS) | {"date"}
-ID = "https://w3id.org/kzld/id/"
 _ID_PATHS = {"post": "post", "person": "person", "org": "organisation"}
 
 
@@ -82,7 +79,7 @@ class Results:
 
 def catalogue(folder: Path | None = None) -> dict[str, CannedQuery]:
     """Every canned query in the queries folder (bundled by default), by name."""
-    from kzld.resources import bundled
+    from kzld.loading.resources import bundled
 
     folder = folder or bundled("queries")
     found: dict[str, CannedQuery] = {}
@@ -146,7 +143,7 @@ def _read_param(value: str, path: Path) -> Param:
 
 def lookup_text(name: str) -> str:
     """A helper query kzld itself runs (queries/lookup/NAME.rq)."""
-    from kzld.resources import bundled
+    from kzld.loading.resources import bundled
 
     return (bundled("queries") / "lookup" / f"{name}.rq").read_text(encoding="utf-8")
 
@@ -199,7 +196,7 @@ class LocalEngine:
         killed at the timeout: a runaway query costs the child, never this process."""
         import warnings
 
-        from kzld import sandbox
+        from kzld.loading import sandbox
 
         reader, writer = os.pipe()
         with warnings.catch_warnings():
@@ -291,7 +288,7 @@ def _read_until(fd: int, deadline: float) -> tuple[bytes, bool]:
 
 
 class RemoteEngine:
-    """A SPARQL 1.1 endpoint reached through kzld.endpoints."""
+    """A SPARQL 1.1 endpoint reached through kzld.querying.endpoints."""
 
     def __init__(self, endpoint: str, timeout: float = 30.0, graph: str | None = None):
         self.endpoint = endpoint
@@ -300,7 +297,7 @@ class RemoteEngine:
         self.sent: list[str] = []  # every query text sent, for inspection
 
     def select(self, text: str, bindings: dict[str, ox.NamedNode | ox.Literal]) -> Results:
-        from kzld.endpoints import select
+        from kzld.querying.endpoints import select
 
         query = with_values(text, bindings)
         self.sent.append(query)
@@ -565,6 +562,6 @@ def _sorted_list(term, separator: str):
 
 
 def local_engine(paths: Sequence[Path], timeout: float) -> LocalEngine:
-    from kzld.graph import load_graph
+    from kzld.loading.graph import load_graph
 
     return LocalEngine(load_graph(paths, prepare_store=True).store(), timeout)

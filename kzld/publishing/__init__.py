@@ -1,0 +1,1 @@
+"""Writing the publication: dumps, JSON-LD, the dataset description, atomic output, verify."""

@@ -1,0 +1,1 @@
+"""Asking the graph: the query catalogue, binding, local and remote engines, tables."""

@@ -1,0 +1,1 @@
+"""Checking the graph: shapes lint, the native SHACL engine and pySHACL, findings."""

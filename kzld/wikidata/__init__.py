@@ -1,0 +1,1 @@
+"""Wikidata: the export, QuickStatements, reconciliation and the diff."""
