@@ -37,6 +37,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from kzld.loading.formats import FORMATS, JSONLD, NTRIPLES, TURTLE
 from kzld.loading.graph import GENID, KGraph
+from kzld.vocabulary import OWL
 from kzld.web.reconcile_api import MAX_QUERIES, BadQuery, Reconciler
 from kzld.web.site import (
     ALT_LABEL,
@@ -65,8 +66,7 @@ from kzld.web.sparql_worker import (
 
 HTML = "text/html"
 _log = logging.getLogger("kzld.server")
-DUMP_BASE = "https://w3id.org/kzld/dump/"
-OWL_VERSION_IRI = ox.NamedNode("http://www.w3.org/2002/07/owl#versionIRI")
+OWL_VERSION_IRI = ox.NamedNode(OWL + "versionIRI")
 
 # format= names and the media types they stand for.
 _FORMAT_NAMES = {
