@@ -379,6 +379,24 @@ def test_a_same_host_redirect_is_followed(serve):
     assert [s.method for s in target.seen] == ["GET"]
 
 
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_long_query_redirected_on_the_same_host_is_posted_again(serve, status):
+    from urllib.parse import parse_qs
+
+    target = serve(Reply())
+    server = serve(Reply(status, {"Location": target.url}, b""))
+    query = "SELECT ?x {} # " + "padding " * 400
+    assert select(server.url, query=query) == json.loads(OK_BODY)
+    assert [s.method for s in target.seen] == ["POST"]
+    assert parse_qs(target.seen[0].body.decode())["query"] == [query]
+
+
+def test_too_many_redirects_are_refused(serve):
+    server = serve(*[Reply(302, {"Location": "/again"}, b"") for _ in range(10)])
+    with pytest.raises(errors.EndpointRejected, match="redirected more than"):
+        select(server.url)
+
+
 @pytest.mark.parametrize("long", [False, True], ids=["get", "post"])
 def test_an_endpoint_url_with_parameters_keeps_them(serve, long):
     from urllib.parse import parse_qs, urlsplit

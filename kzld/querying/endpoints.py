@@ -1,27 +1,32 @@
 """The one client for remote SPARQL endpoints: queries and Graph Store Protocol uploads.
 
-Requests go through http.client, so that each has an overall deadline and a cap on the
-answer's size however the server sends it (a byte a second, a gigabyte); every error is
-translated here into one RemoteError subclass, so that a failed request is never read as
-an empty result. One request at a time; throttling and transient server errors are
-retried a bounded number of times, deterministic ones (4xx, 500) never.
+Queries go through SPARQLWrapper; its answer is read here a piece at a time, so that each
+has an overall deadline and a cap on its size however the server sends it (a byte a
+second, a gigabyte). Graph Store uploads, which SPARQLWrapper does not do, go through the
+small http.client helper at the end (section "HTTP helper"). Every error is translated
+here into one RemoteError subclass, so that a failed request is never read as an empty
+result. One request at a time; throttling and transient server errors are retried a
+bounded number of times, deterministic ones (4xx, 500) never.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import email.utils
 import http.client
 import json
+import math
 import os
 import re
 import socket
 import ssl
 import time
+import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from kzld import __version__
 from kzld.errors import (
@@ -274,27 +279,134 @@ def _host(url: str) -> str:
 def _select_once(
     endpoint: str, query: str, graph: str | None, timeout: float, agent: str, limit: int
 ) -> dict:
-    fields = [("query", query)] + ([("default-graph-uri", graph)] if graph else [])
-    headers = {"Accept": "application/sparql-results+json", "User-Agent": agent}
+    """One attempt through SPARQLWrapper, its answer read against the deadline and the cap."""
+    from SPARQLWrapper import GET, JSON, POST, URLENCODED, SPARQLWrapper
+    from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
+
+    from kzld.errors import KzldError
+    from kzld.loading.network import allow_hosts
+
+    deadline = time.monotonic() + timeout
+    parts = urlsplit(endpoint)
     if len(query) > POST_ABOVE:
         # The endpoint URL keeps its own parameters; the query goes in the body.
-        method, url, body = "POST", endpoint, urlencode(fields).encode()
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        sparql = SPARQLWrapper(endpoint, agent=agent)
+        sparql.setMethod(POST)
+        sparql.setRequestMethod(URLENCODED)
     else:
-        joiner = "&" if urlsplit(endpoint).query else "?"
-        method, url, body = "GET", endpoint + joiner + urlencode(fields), None
-    answer = _exchange(
-        method,
-        url,
-        body=body,
-        headers=headers,
-        timeout=timeout,
-        max_bytes=limit,
-        origin=endpoint,
-    )
-    if answer.status >= 300:
-        raise _http_error(answer.status, answer.headers.get("Retry-After"), endpoint, answer.text())
-    return _parse_results(answer.body, answer.media, endpoint)
+        # SPARQLWrapper appends "?query=...": the URL's own parameters go in as parameters.
+        sparql = SPARQLWrapper(urlunsplit(parts._replace(query="")), agent=agent)
+        sparql.setMethod(GET)
+        for name, value in parse_qsl(parts.query, keep_blank_values=True):
+            sparql.addParameter(name, value)
+    if graph:
+        sparql.addParameter("default-graph-uri", graph)
+    sparql.setReturnFormat(JSON)
+    sparql.setOnlyConneg(True)  # no format=json&output=json&results=json beside Accept
+    sparql.setTimeout(math.ceil(timeout))  # it takes whole seconds; the deadline is kzld's
+    sparql.setQuery(query)
+    proxy = _proxy_for(parts)
+    with _opener_for(endpoint), allow_hosts(_host(endpoint), *(proxy[:1] if proxy else ())):
+        try:
+            response = sparql.query().response
+            try:
+                # urllib does not hand out the socket: each read waits at most the
+                # timeout given to SPARQLWrapper, the deadline is checked between pieces.
+                body = _read(response, None, deadline, timeout, limit, True, endpoint)
+                media = (response.headers.get("Content-Type") or "").split(";")[0]
+            finally:
+                response.close()
+        except KzldError:
+            raise
+        except SPARQLWrapperException as err:
+            raise _refused(err, endpoint) from None
+        except urllib.error.HTTPError as err:
+            raise _http_refusal(err, endpoint) from None
+        except urllib.error.URLError as err:
+            reason = err.reason
+            raise _translate(
+                reason if isinstance(reason, BaseException) else OSError(str(reason)), endpoint
+            ) from None
+        except Exception as err:  # translated below, whatever layer raised it
+            raise _translate(err, endpoint) from None
+    return _parse_results(body, media.strip().lower(), endpoint)
+
+
+def _refused(err: BaseException, endpoint: str) -> BaseException:
+    """The RemoteError for one of SPARQLWrapper's exception classes, each one status."""
+    import ast
+
+    from SPARQLWrapper import SPARQLExceptions as sx
+
+    statuses = {
+        sx.QueryBadFormed: 400,
+        sx.Unauthorized: 401,
+        sx.EndPointNotFound: 404,
+        sx.URITooLong: 414,
+        sx.EndPointInternalError: 500,
+    }
+    status = next((code for cls, code in statuses.items() if isinstance(err, cls)), 400)
+    # SPARQLWrapper keeps the answer's body only as the repr of its bytes in the message.
+    said = str(err).partition("\n\nResponse:\n")[2]
+    try:
+        body = ast.literal_eval(said) if said else b""
+    except (SyntaxError, ValueError):
+        body = said.encode()
+    return _http_error(status, None, endpoint, server_text(body[:_ERROR_BODY_BYTES]))
+
+
+def _http_refusal(err: urllib.error.HTTPError, endpoint: str) -> BaseException:
+    """The RemoteError (or retry) for a status SPARQLWrapper passes on as urllib's HTTPError,
+    which keeps the headers: Retry-After."""
+    if err.code in _REDIRECTS and err.headers and err.headers.get("Location"):
+        # urllib gave up following them
+        return EndpointRejected(f"{endpoint} redirected more than {MAX_REDIRECTS} times")
+    try:
+        body = err.read(_ERROR_BODY_BYTES)
+    except Exception:  # an error page cut short is still an error; its text is a bonus
+        body = b""
+    content_type = (err.headers.get("Content-Type") or "") if err.headers else ""
+    retry_after = err.headers.get("Retry-After") if err.headers else None
+    return _http_error(err.code, retry_after, endpoint, server_text(body, content_type))
+
+
+@contextlib.contextmanager
+def _opener_for(endpoint: str) -> Iterator[None]:
+    """urllib's opener for the length of one query: redirects on the same host only.
+
+    SPARQLWrapper opens URLs with urllib.request.urlopen, which uses the installed opener;
+    it has no hook of its own for redirects, so this one is installed and put back after."""
+    previous = getattr(urllib.request, "_opener", None)
+    urllib.request.install_opener(urllib.request.build_opener(_SameHostRedirects(endpoint)))
+    try:
+        yield
+    finally:
+        urllib.request.install_opener(previous)
+
+
+class _SameHostRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow a redirect on the same host (never from https to http); refuse any other."""
+
+    max_redirections = MAX_REDIRECTS
+
+    def __init__(self, origin: str):
+        self.origin = origin
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        here, moved = urlsplit(req.full_url), urlsplit(newurl)
+        if moved.hostname != here.hostname or (here.scheme == "https" and moved.scheme != "https"):
+            fp.close()  # urllib closes it only when it follows the redirect
+            raise EndpointRejected(
+                f"{self.origin} redirects to another host ({moved.hostname}) or from https "
+                "to http; kzld follows redirects on the same host only",
+                hint=f"if that is the right place, use its URL: {newurl}",
+            )
+        if req.get_method() == "POST" and code != 303:
+            # urllib would send a POST on as a GET (301, 302) or not at all (307, 308),
+            # and a long query is in the body: it goes on as the same POST.
+            fp.close()
+            return urllib.request.Request(newurl, req.data, req.headers, method="POST")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
 def _parse_results(body: bytes, media: str, endpoint: str) -> dict:
@@ -334,7 +446,10 @@ def _parse_results(body: bytes, media: str, endpoint: str) -> dict:
     return results
 
 
-# --------------------------------------------------------------------------- HTTP
+# --------------------------------------------------------------------- HTTP helper
+# For what SPARQLWrapper does not do: Graph Store Protocol PUT/POST/GET with Basic or
+# Digest credentials, same-host redirects, one deadline for the whole exchange and the
+# size cap. Its entry point is _exchange; _read and _translate serve queries as well.
 
 
 @dataclass
