@@ -164,8 +164,9 @@ def test_export_files_get_the_same_mode_as_the_build(kzld, tmp_path):
     assert export_mode == build_mode == 0o644
 
 
-def test_ctrl_c_on_serve_exits_130(tmp_path):
-    child = subprocess.Popen(
+def _start_serve() -> subprocess.Popen:
+    """`kzld serve` on a free port, its output piped."""
+    return subprocess.Popen(
         [sys.executable, "-m", "kzld", "serve", "--port", "0", "--quiet"],
         cwd=ROOT,
         env=subprocess_env(),
@@ -173,6 +174,10 @@ def test_ctrl_c_on_serve_exits_130(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def test_ctrl_c_on_serve_exits_130(tmp_path):
+    child = _start_serve()
     try:
         line = child.stdout.readline()
         assert "serving" in line
@@ -231,14 +236,7 @@ def test_the_mapping_file_gets_the_same_mode_as_the_build(kzld, tmp_path):
 def test_a_stop_signal_during_serve_start_up_still_stops_it(name, delay):
     """Sent while the fronts and workers are still being forked (it used to be swallowed
     now and then, and the server ran on with nobody to stop it)."""
-    child = subprocess.Popen(
-        [sys.executable, "-m", "kzld", "serve", "--port", "0", "--quiet"],
-        cwd=ROOT,
-        env=subprocess_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    child = _start_serve()
     try:
         assert "serving" in child.stdout.readline()
         time.sleep(delay)
