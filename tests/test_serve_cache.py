@@ -147,5 +147,6 @@ def test_cache_zero_serves_without_one(bundled_graph):
     try:
         assert not isinstance(running.httpd.config.app, AnswerCache)
         assert running.sparql(MINISTERS_QUERY)[0] == 200
+        assert b"cache: none" in running.get("/sparql/limits")[2]
     finally:
         running.stop()

@@ -431,9 +431,13 @@ class Site:
             f"memory: a query may allocate {lim.memory} MiB; past that it is stopped, 503.\n"
             f"requests: query strings up to {lim.max_url} bytes, bodies up to "
             f"{lim.max_body} bytes.\n"
-            f"cache: a GET repeated with the same target, Accept and Host is answered from "
-            f"the last answer ({lim.cache} MiB kept; the data does not change while served; "
-            "queries calling RAND, NOW, UUID, STRUUID or BNODE always run).\n"
+            + (
+                f"cache: a GET repeated with the same target, Accept and Host is answered from "
+                f"the last answer ({lim.cache} MiB kept; the data does not change while served; "
+                "queries calling RAND, NOW, UUID, STRUUID or BNODE always run).\n"
+                if lim.cache
+                else "cache: none; every request runs its query.\n"
+            )
         )
 
     async def body(self, request: Request) -> bytes:
