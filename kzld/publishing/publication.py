@@ -58,12 +58,12 @@ TURTLE_PREFIXES: tuple[tuple[str, str], ...] = (
     + tuple((kind, f"https://w3id.org/kzld/id/{kind}/") for kind in _DATA_KINDS.split())
     + (("genid", GENID), ("dataset", "https://w3id.org/kzld/dataset#"), ("dump", DOWNLOAD))
 )
-# The first prefix of each namespace names it.
-_TURTLE_NAMESPACES = {iri: name for name, iri in reversed(TURTLE_PREFIXES)}
-_LOCAL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_-])?$")
+# A reserved character escaped in a local name (Turtle's PN_LOCAL_ESC), and the prefix
+# a local name follows.
+_LOCAL_ESCAPE = re.compile(rb"\\[-_~.!$&'()*+,;=/?#@%]")
+_PREFIXED_NAME = re.compile(rb"([A-Za-z][A-Za-z0-9_-]*):")
 _RDF_TYPE_REF = b"<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
 _RDF_TYPE_INFIX = b" " + _RDF_TYPE_REF + b" "
-_QUOTE, _AT, _LT = b'"@<'  # byte values, as indexing bytes gives
 
 Progress = Callable[[str], None]
 
@@ -114,77 +114,42 @@ def write_ntriples(lines: Sequence[bytes]) -> bytes:
 
 
 def write_turtle(lines: Sequence[bytes]) -> bytes:
-    """Turtle from statements in dump order: a fixed prefix table, one block per subject,
-    rdf:type first as "a"."""
-    return turtle_document(*turtle_blocks(lines))
+    """Turtle from statements in dump order, by pyoxigraph's serializer: the prefixes of
+    the fixed table that the statements use, one block per subject, rdf:type first as "a".
+
+    A namespace that would need an escaped local name (post:a\\. for <…/post/a.>) gets no
+    prefix: parsers (rdflib 7; serd and Oxigraph before their fixes) fail on a local name's escapes,
+    so its IRIs are written whole."""
+    ntriples = write_ntriples(lines)
+    # A namespace occurs only after "<" in N-Triples; a literal that quotes one merely
+    # declares a prefix the document does not need.
+    prefixes = {name: iri for name, iri in TURTLE_PREFIXES if b"<" + iri.encode() in ntriples}
+    while True:
+        # The serializer writes statements in the order given: each subject's stay together.
+        turtle = ox.serialize(
+            ox.parse(ntriples, format=ox.RdfFormat.N_TRIPLES),
+            format=ox.RdfFormat.TURTLE,
+            prefixes=prefixes,
+        )
+        escaped = _escaped_prefixes(turtle) & prefixes.keys()
+        if not escaped:
+            return turtle
+        for name in escaped:
+            del prefixes[name]
 
 
-def turtle_blocks(lines: Sequence[bytes]) -> tuple[list[tuple[bytes, bytes]], set[str]]:
-    """The Turtle block of each subject of statements in dump order, and the prefixes the
-    blocks use."""
-    used: set[str] = set()
-    names: dict[bytes, bytes] = {}  # each IRI is named once, however often it occurs
-    predicates = {_RDF_TYPE_REF: b"a"}
-    blocks: list[tuple[bytes, bytes]] = []
-    pieces: list[bytes] = []
-    subject = predicate = b""
-    for line in lines:
-        s, p, o = line.split(b" ", 2)
-        if s != subject:
-            if subject:
-                pieces.append(b" .\n")
-                blocks.append((subject, b"".join(pieces)))
-                pieces.clear()
-            pieces.append(names.get(s) or names.setdefault(s, _turtle_name(s, used)))
-            pieces.append(b"\n    ")
-            subject, predicate = s, b""
-        if p != predicate:
-            if predicate:
-                pieces.append(b" ;\n    ")
-            pieces.append(predicates.get(p) or predicates.setdefault(p, _turtle_name(p, used)))
-            pieces.append(b" ")
-            predicate = p
-        else:
-            pieces.append(b" ,\n        ")
-        o = o[:-2]  # the statement's " ."
-        if o[0] != _QUOTE:
-            pieces.append(names.get(o) or names.setdefault(o, _turtle_name(o, used)))
-        elif o[-1] == _QUOTE or o[o.rfind(b'"') + 1] == _AT:
-            pieces.append(o)  # N-Triples string escapes are Turtle's too
-        else:  # "lexical"^^<datatype>
-            cut = o.rfind(b'"') + 3
-            datatype = o[cut:]
-            pieces.append(o[:cut])
-            pieces.append(
-                names.get(datatype) or names.setdefault(datatype, _turtle_name(datatype, used))
-            )
-    if subject:
-        pieces.append(b" .\n")
-        blocks.append((subject, b"".join(pieces)))
-    return blocks, used
-
-
-def turtle_document(blocks: Sequence[tuple[bytes, bytes]], used: set[str]) -> bytes:
-    """A Turtle document of these blocks: the prefixes they use, then the blocks."""
-    header = "".join(
-        f"@prefix {name}: <{iri}> .\n" for name, iri in TURTLE_PREFIXES if name in used
-    ).encode()
-    return b"\n".join([header, *(block for _, block in blocks)]) if blocks else header + b"\n"
-
-
-def _turtle_name(term: bytes, used: set[str]) -> bytes:
-    """prefix:local for an N-Triples IRI when a prefix's namespace holds it, else <iri>."""
-    if term[0] != _LT or term.startswith(b"<<"):
-        raise ValueError(f"kzld dumps hold no blank nodes or triple terms: {term.decode()}")
-    iri = term[1:-1].decode()
-    # A local name holds no / or #, and every namespace ends in one: the namespace can only
-    # be the IRI up to its last / or #.
-    cut = max(iri.rfind("/"), iri.rfind("#")) + 1
-    prefix = _TURTLE_NAMESPACES.get(iri[:cut])
-    if prefix is None or not _LOCAL.match(iri, cut):
-        return term  # the load path admits no character an IRIREF cannot hold
-    used.add(prefix)
-    return f"{prefix}:{iri[cut:]}".encode()
+def _escaped_prefixes(turtle: bytes) -> set[str]:
+    """The prefixes written before an escaped local name. A backslash is rare (a literal's
+    own escapes), so the search is a fast scan; a literal that happens to hold "kz:a\\."
+    costs the document a prefix, never a wrong triple."""
+    found: set[str] = set()
+    for escape in _LOCAL_ESCAPE.finditer(turtle):
+        at = escape.start()
+        start = max(turtle.rfind(space, 0, at) for space in (b" ", b"\t", b"\n")) + 1
+        name = _PREFIXED_NAME.match(turtle, start)
+        if name:
+            found.add(name[1].decode())
+    return found
 
 
 def publish(
@@ -288,9 +253,10 @@ def _publish_loaded(
 def _turtle_and_jsonld(
     parts: dict[str, list[bytes]], ordered: dict[str, list[bytes]], context: dict
 ) -> dict[tuple[str, RdfFormat], bytes]:
-    """The Turtle and JSON-LD dump of each part. The whole graph is the data and ontology
-    parts side by side: its blocks are theirs, and only a subject both parts describe is
-    written again, from all its statements."""
+    """The Turtle and JSON-LD dump of each part. The whole graph's JSON-LD is the data and
+    ontology parts' nodes side by side: only a subject both parts describe is written
+    again, from all its statements."""
+    bodies = {(part, TURTLE): write_turtle(lines) for part, lines in ordered.items()}
     everything = parts["all"]
 
     def about(subject: bytes) -> list[bytes]:
@@ -300,35 +266,14 @@ def _turtle_and_jsonld(
             end += 1
         return everything[start:end]
 
-    def whole(
-        data: list[tuple[bytes, bytes]],
-        ontology: list[tuple[bytes, bytes]],
-        rewrite: Callable[[bytes], bytes],
-    ) -> list[tuple[bytes, bytes]]:
-        blocks = dict(data)
-        for subject, block in ontology:
-            blocks[subject] = rewrite(subject) if subject in blocks else block
-        return sorted(blocks.items())
-
-    data, data_prefixes = turtle_blocks(ordered["data"])
-    ontology, ontology_prefixes = turtle_blocks(ordered["ontology"])
-    everything_blocks = whole(
-        data, ontology, lambda subject: turtle_blocks(dump_order(about(subject)))[0][0][1]
-    )
-    bodies = {
-        ("data", TURTLE): turtle_document(data, data_prefixes),
-        ("ontology", TURTLE): turtle_document(ontology, ontology_prefixes),
-        # A rewritten block names no IRI the two parts' blocks do not.
-        ("all", TURTLE): turtle_document(everything_blocks, data_prefixes | ontology_prefixes),
-    }
     data = jsonld_nodes(parts["data"], context)
     ontology = jsonld_nodes(parts["ontology"], context)
-    everything_blocks = whole(
-        data, ontology, lambda subject: jsonld_nodes(about(subject), context)[0][1]
-    )
+    nodes = dict(data)
+    for subject, node in ontology:
+        nodes[subject] = jsonld_nodes(about(subject), context)[0][1] if subject in nodes else node
     bodies[("data", JSONLD)] = jsonld_document(data, context)
     bodies[("ontology", JSONLD)] = jsonld_document(ontology, context)
-    bodies[("all", JSONLD)] = jsonld_document(everything_blocks, context)
+    bodies[("all", JSONLD)] = jsonld_document(sorted(nodes.items()), context)
     return bodies
 
 
