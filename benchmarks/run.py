@@ -44,8 +44,8 @@ STEPS_GROWING = (
 KZLD_LOAD = """
 import json, sys, time
 t0 = time.perf_counter()
-from kzld.querying.queries import local_engine
-store = local_engine(sys.argv[2:], timeout=600).store
+import kzld
+store = kzld.load(sys.argv[2:], prepare_store=True).store()
 t1 = time.perf_counter()
 text = open(sys.argv[1], encoding="utf-8").read()
 queries = []  # five runs on the same store: one run at 1M varies by a quarter
@@ -95,7 +95,7 @@ from pathlib import Path
 from kzld.cli import run
 from kzld.loading.graph import load_graph
 from kzld.publishing.publication import publish_loaded
-from kzld.querying.queries import local_engine
+import kzld
 from kzld.loading.resources import bundled
 query_path, runs, sizes = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 text = open(query_path, encoding="utf-8").read()
@@ -113,7 +113,7 @@ def timed(step, size, work):
     return seconds
 
 def successors(path, size):
-    store = local_engine([path], timeout=600).store
+    store = kzld.load([path], prepare_store=True).store()
     for _ in range(5):
         timed("successors after load", size, lambda: list(store.query(text)))
 
@@ -127,7 +127,7 @@ def build(path):
         assert run(["build", "--data", path, "--out", str(Path(out) / "public")]) == 0
 
 steps = {
-    "load": lambda path: local_engine([path], timeout=600),
+    "load": lambda path: kzld.load([path], prepare_store=True).store(),
     "validate": lambda path: run(["validate", "--data", path]),
     "dumps (load + write)": dumps,
     "build": build,

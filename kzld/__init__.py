@@ -1,9 +1,9 @@
 """kzld: a linked-data publication toolkit for the reshuffle of Kazakhstan's military leadership.
 
 The Python API is the front door the command line itself goes through: ``load`` the
-bundled or given data, ``validate`` it, ``publish`` the dumps, run a canned ``query``,
-``export_wikidata``. Each imports its stage only when called, so ``import kzld`` stays as
-cheap as the command line's cold start needs.
+bundled or given data, ``validate`` it, ``publish`` the dumps, run a canned ``query`` or
+your own ``select``, ``export_wikidata``. Each imports its stage only when called, so
+``import kzld`` stays as cheap as the command line's cold start needs.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ if TYPE_CHECKING:  # pathlib and the stages load only when a function runs
     from collections.abc import Sequence
     from pathlib import Path
 
-    import pyoxigraph as ox
     import rdflib
 
     from kzld.loading.graph import KGraph
     from kzld.publishing.publication import Progress, Publication
+    from kzld.querying.queries import Rows
     from kzld.validating.validation import Report
 
     Paths = Sequence[Path | str] | None
@@ -32,6 +32,7 @@ __all__ = [
     "load_rdflib",
     "publish",
     "query",
+    "select",
     "validate",
 ]
 
@@ -94,22 +95,65 @@ def query(
     name: str,
     graph: KGraph | None = None,
     *,
+    endpoint: str | None = None,
+    named_graph: str | None = None,
     timeout: float = 30.0,
-    **params: str,
-) -> list[dict[str, ox.NamedNode | ox.Literal | None]]:
+    **params: str | None,
+) -> Rows:
     """Run the canned query ``name`` (``queries/<name>.rq``) on a loaded graph (default:
-    the bundled data), its parameters given by name (``from_`` for ``from``). One dict a
-    row, column -> pyoxigraph term (None where unbound), in the query's order."""
+    the bundled data) or on a SPARQL 1.1 ``endpoint`` (``named_graph`` is sent as its
+    default-graph-uri), its parameters given by name (``from_`` for ``from``). One dict a
+    row, column -> pyoxigraph term (None where unbound), sorted as the query's header says."""
+    import difflib
+
     from kzld.errors import UsageError
     from kzld.querying import queries
 
     catalogue = queries.catalogue()
     if name not in catalogue:
-        raise UsageError(f"no canned query named {name!r}", hint="list them with: kzld query")
-    store = (graph if graph is not None else load(prepare_store=True)).store()
+        close = difflib.get_close_matches(name, list(catalogue), n=3)
+        raise UsageError(
+            f"no canned query named {name!r}",
+            hint=("did you mean: " + ", ".join(close) + "? " if close else "")
+            + "list them with: kzld query",
+        )
     given = {key.rstrip("_"): value for key, value in params.items()}
-    results = queries.run_canned(catalogue[name], queries.LocalEngine(store, timeout), given)
-    return [dict(zip(results.columns, row, strict=True)) for row in results.rows]
+    engine = _engine(graph, endpoint, named_graph, timeout)
+    return queries.Rows(queries.run_canned(catalogue[name], engine, given))
+
+
+def select(
+    text: str,
+    graph: KGraph | None = None,
+    *,
+    endpoint: str | None = None,
+    named_graph: str | None = None,
+    timeout: float = 30.0,
+    origin: str = "the query",
+) -> Rows:
+    """Run your own read-only SELECT query on a loaded graph (default: the bundled data)
+    or on a SPARQL 1.1 ``endpoint``; refused before anything runs if it could update,
+    load or reach a service. ``origin`` names the query in error messages."""
+    from kzld.querying import queries
+
+    queries.check_read_only(text, origin)  # before any data is read or host reached
+    engine = _engine(graph, endpoint, named_graph, timeout)
+    return queries.Rows(queries.run_text(text, engine, origin))
+
+
+def _engine(graph: KGraph | None, endpoint: str | None, named_graph: str | None, timeout: float):
+    from kzld.errors import UsageError
+    from kzld.querying import queries
+
+    if named_graph is not None:
+        queries.check_graph_iri(named_graph)
+    if endpoint is not None:
+        if graph is not None:
+            raise UsageError("a graph and an endpoint exclude each other", hint="choose one")
+        return queries.RemoteEngine(endpoint, timeout, named_graph)
+    # The embedded store holds one graph, the loaded one: a named graph changes nothing.
+    loaded = graph if graph is not None else load(prepare_store=True)
+    return queries.LocalEngine(loaded.store(), timeout)
 
 
 def export_wikidata(graph: KGraph | None = None, notes: list[str] | None = None) -> bytes:

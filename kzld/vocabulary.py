@@ -25,3 +25,47 @@ SPDX = "http://spdx.org/rdf/terms#"
 SCHEMA = "https://schema.org/"
 IANA = "https://www.iana.org/assignments/media-types/"
 WD = "http://www.wikidata.org/entity/"
+ORG = "http://www.w3.org/ns/org#"
+WDT = "http://www.wikidata.org/prop/direct/"
+WIKIBASE = "http://wikiba.se/ontology#"
+KSH = "https://w3id.org/kzld/shapes#"  # kzld's SHACL shapes
+
+# Wikidata's RDF dump shape: statements, qualifiers, references and their full values
+WIKIDATA_PROP = "http://www.wikidata.org/prop/"
+
+# Every prefix kzld writes, one name a namespace. Each writer picks the names it needs by
+# prefixes(), so a prefix means the same namespace in every file kzld writes.
+PREFIXES: dict[str, str] = {
+    "kz": KZ,
+    "ksh": KSH,
+    "rdf": RDF,
+    "rdfs": RDFS,
+    "owl": OWL,
+    "xsd": XSD,
+    "sh": SH,
+    "skos": SKOS,
+    "dcterms": DCTERMS,
+    "org": ORG,
+    "prov": PROV,
+    "schema": SCHEMA,
+    "wd": WD,
+    "wdt": WDT,
+    "p": WIKIDATA_PROP,
+    "ps": WIKIDATA_PROP + "statement/",
+    "psv": WIKIDATA_PROP + "statement/value/",
+    "pq": WIKIDATA_PROP + "qualifier/",
+    "pqv": WIKIDATA_PROP + "qualifier/value/",
+    "pr": WIKIDATA_PROP + "reference/",
+    "prv": WIKIDATA_PROP + "reference/value/",
+    "wikibase": WIKIBASE,
+    "void": VOID,
+    "dcat": DCAT,
+    "spdx": SPDX,
+    "id": ID,
+    "genid": GENID,
+}
+
+
+def prefixes(*names: str) -> tuple[tuple[str, str], ...]:
+    """(name, namespace) of each named prefix, in the order given."""
+    return tuple((name, PREFIXES[name]) for name in names)

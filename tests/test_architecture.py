@@ -1,4 +1,5 @@
-"""The import graph of kzld: data flows one way through the stages, with no cycle."""
+"""The shape of kzld: data flows one way through the stages, with no import cycle, and
+no class or function is longer than a reader can hold in mind."""
 
 from __future__ import annotations
 
@@ -26,6 +27,11 @@ STAGES = {
     "cli": 8,
     "__main__": 9,
 }
+
+
+# The longest a class or function may be, in lines (decorators excluded, nested
+# definitions included: a class is as long as all its methods).
+LONGEST = 150
 
 
 def module_name(path: Path, root: Path) -> str:
@@ -129,6 +135,34 @@ def test_every_subpackage_has_a_stage():
             continue
         if entry.is_dir() or entry.suffix == ".py":
             assert entry.name.removesuffix(".py") in STAGES, entry.name
+
+
+def too_long(root: Path, longest: int = LONGEST) -> list[str]:
+    """Every class and function over ``longest`` lines, as "file:line name (n lines)"."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                lines = node.end_lineno - node.lineno + 1
+                if lines > longest:
+                    where = path.relative_to(root.parent)
+                    found.append(f"{where}:{node.lineno} {node.name} ({lines} lines)")
+    return found
+
+
+def test_no_class_or_function_is_over_the_limit():
+    assert too_long(PACKAGE) == []
+
+
+def test_the_length_check_finds_a_long_method_and_its_class(tmp_path: Path):
+    body = "".join(f"        x{i} = {i}\n" for i in range(LONGEST))
+    (tmp_path / "kzld").mkdir()
+    (tmp_path / "kzld" / "long.py").write_text(f"class Engine:\n    def run(self):\n{body}")
+    assert too_long(tmp_path / "kzld") == [
+        f"kzld/long.py:1 Engine ({LONGEST + 2} lines)",
+        f"kzld/long.py:2 run ({LONGEST + 1} lines)",
+    ]
+    assert too_long(tmp_path / "kzld", longest=LONGEST + 2) == []
 
 
 # --- the checker checks: a synthetic package with a backward import and a cycle -----------

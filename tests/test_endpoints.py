@@ -179,6 +179,25 @@ def test_query_graph_reads_the_named_graph_the_load_filled(oxigraph, kzld):
     assert kzld("query", "successors", "-f", "csv", "--graph", graph).stdout == local.stdout
 
 
+def test_the_python_api_queries_an_endpoint_as_the_embedded_store(oxigraph, kzld, bundled_graph):
+    import kzld as api
+
+    graph = "https://example.org/graph/api"
+    assert kzld("load", "--endpoint", oxigraph + "/query", "--graph", graph).exit_code == 0
+    remote = api.query("holders", endpoint=oxigraph + "/query", named_graph=graph)
+    local = api.query("holders", bundled_graph)
+    assert remote.columns == local.columns and len(local) > 10
+    assert remote == local
+    count = "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }"
+    assert api.select(count, endpoint=oxigraph + "/query", named_graph=graph) == api.select(
+        count, bundled_graph
+    )
+    with pytest.raises(UsageError, match="exclude each other"):
+        api.query("holders", bundled_graph, endpoint=oxigraph + "/query")
+    with pytest.raises(UsageError, match="the named graph is not an IRI"):
+        api.query("holders", named_graph="not an iri")
+
+
 def test_query_graph_must_be_an_iri(kzld):
     result = kzld("query", "successors", "--graph", "not an iri")
     assert result.exit_code == 2

@@ -384,8 +384,10 @@ def test_keywords_inside_strings_iris_and_comments_are_fine():
 
 
 def test_timeline_rows_from_a_fixture():
+    from kzld.loading.graph import load_graph
+
     fixture = Path(__file__).parent / "fixtures" / "queries" / "timeline.ttl"
-    engine = queries.local_engine([bundled("ontology"), fixture], timeout=60)
+    engine = queries.LocalEngine(load_graph([bundled("ontology"), fixture]).store(), timeout=60)
     found = [
         (r["date"], r["kind"], r["what"], r["role"])
         for r in rows(engine, "timeline", person="Aigerim Test")

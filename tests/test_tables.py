@@ -64,17 +64,15 @@ def test_no_rows_still_prints_the_header_and_count():
     assert text_table(_results()).splitlines()[-1] == "0 rows"
 
 
-def test_a_folded_table_never_splits_a_word(kzld):
-    from kzld.loading.resources import default_data_paths
-    from kzld.querying import queries
+def test_a_folded_table_never_splits_a_word(kzld, bundled_graph):
+    import kzld as api
 
-    engine = queries.local_engine(default_data_paths(), 30)
-    results = queries.run_canned(queries.catalogue()["successors"], engine, {})
-    text = render(results, "table", width=100)
+    rows = api.query("successors", bundled_graph)
+    text = render(rows.results, "table", width=100)
     assert max(len(line) for line in text.splitlines()) <= 100
     words = {w.strip(";") for line in text.splitlines() for w in line.split()}
-    for row in results.rows:
-        for source in row[results.columns.index("sources")].value.split("; "):
+    for row in rows:
+        for source in row["sources"].value.split("; "):
             assert source in words, source  # each source id whole on one line
 
 

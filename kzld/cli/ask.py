@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from kzld.cli import DataOption, app, check_period, data_paths, date_value, named_value
+from kzld.cli import DataOption, app, check_period, date_value, named_value
 
 
 class OutputFormat(StrEnum):
@@ -106,6 +106,7 @@ def query(
     ] = 30.0,
 ) -> None:
     """Run a canned query (list them with no name) or your own with --file."""
+    import kzld
     from kzld.errors import InputError, UsageError
     from kzld.querying import queries, tables
 
@@ -124,6 +125,11 @@ def query(
         "to": to,
         "type": type_,
     }
+    if graph is not None:
+        queries.check_graph_iri(graph, "--graph")
+    if data and endpoint is not None:
+        raise UsageError("--data and --endpoint exclude each other", hint="choose one")
+    where = {"endpoint": endpoint, "named_graph": graph, "timeout": timeout}
     if file is not None:
         if any(given.values()):
             raise UsageError("parameters apply to canned queries only, not to --file")
@@ -139,21 +145,20 @@ def query(
                 hint="save the query as UTF-8",
             ) from None
         queries.check_read_only(text, str(file))  # before any data is read or host reached
-        results = queries.run_text(text, _engine(endpoint, data, timeout, graph), str(file))
+        rows = kzld.select(text, _local_graph(endpoint, data), origin=str(file), **where)
     else:
-        catalogue = queries.catalogue()
-        if name not in catalogue:
-            import difflib
+        rows = kzld.query(name, _local_graph(endpoint, data), **where, **given)
+    typer.echo(tables.render(rows.results, format.value, _terminal_width()), nl=False)
 
-            close = difflib.get_close_matches(name, list(catalogue), n=3)
-            raise UsageError(
-                f"no canned query named {name!r}",
-                hint=("did you mean: " + ", ".join(close) + "? " if close else "")
-                + "list them with: kzld query",
-            )
-        canned = catalogue[name]
-        results = queries.run_canned(canned, _engine(endpoint, data, timeout, graph), given)
-    typer.echo(tables.render(results, format.value, _terminal_width()), nl=False)
+
+def _local_graph(endpoint: str | None, data: list[Path] | None):
+    """The --data to query, loaded; None for an endpoint (or the bundled data, which the
+    API loads itself)."""
+    if endpoint is not None or not data:
+        return None
+    import kzld
+
+    return kzld.load(data, prepare_store=True)
 
 
 def _terminal_width() -> int | None:
@@ -162,19 +167,6 @@ def _terminal_width() -> int | None:
     import sys
 
     return shutil.get_terminal_size().columns if sys.stdout.isatty() else None
-
-
-def _engine(endpoint: str | None, data: list[Path] | None, timeout: float, graph: str | None):
-    from kzld.errors import UsageError
-    from kzld.querying import queries
-
-    if graph is not None:
-        _check_iri(graph)
-    if endpoint is not None:
-        if data:
-            raise UsageError("--data and --endpoint exclude each other", hint="choose one")
-        return queries.RemoteEngine(endpoint, timeout, graph)
-    return queries.local_engine(data_paths(data), timeout)
 
 
 def _listing(catalogue) -> str:
@@ -231,18 +223,18 @@ def load(
     """
     import pyoxigraph as ox
 
+    import kzld
     from kzld.errors import UsageError
-    from kzld.loading.graph import load_graph
-    from kzld.querying import endpoints
+    from kzld.querying import endpoints, queries
 
     if store is None:
         if endpoint is None:
             raise UsageError("give --endpoint URL or --store URL")
         store = endpoints.store_url_for(endpoint)
     if graph is not None:
-        _check_iri(graph)
+        queries.check_graph_iri(graph, "--graph")
     credentials = endpoints.credentials_for(store)
-    kgraph = load_graph(data_paths(data))
+    kgraph = kzld.load(data)
     body = ox.serialize(kgraph.sorted_triples(), format=ox.RdfFormat.N_TRIPLES)
     found = endpoints.load_into_store(
         store,
@@ -256,14 +248,3 @@ def load(
     target = f"graph <{graph}>" if graph else "the default graph"
     verb = "added" if append else "loaded"
     typer.echo(f"{verb} {len(kgraph)} triples into {target} of {store} (it holds {found} triples)")
-
-
-def _check_iri(graph: str) -> None:
-    import pyoxigraph as ox
-
-    from kzld.errors import UsageError
-
-    try:
-        ox.NamedNode(graph)
-    except ValueError as err:
-        raise UsageError(f"--graph is not an IRI: {err}") from None

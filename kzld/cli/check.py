@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from kzld.cli import DataOption, app, data_paths
+from kzld.cli import DataOption, app
 
 
 class ReportFormat(StrEnum):
@@ -65,7 +65,7 @@ def validate(
     import kzld
     from kzld.errors import CheckFailed
 
-    graph = kzld.load(data_paths(data), prepare_store=engine is EngineName.native)
+    graph = kzld.load(data, prepare_store=engine is EngineName.native)
     report = kzld.validate(graph, shapes, engine=engine.value, fail_on=fail_on.value)
     if format is ReportFormat.text:
         typer.echo(report.to_text(), nl=False)

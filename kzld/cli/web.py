@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from kzld.cli import PUBLICATION_FOLDER, SITE_FOLDER, DataOption, app, data_paths
+from kzld.cli import PUBLICATION_FOLDER, SITE_FOLDER, DataOption, app
 
 
 @app.command()
@@ -54,12 +54,12 @@ def serve(
 ) -> None:
     """Serve the graph read-only: /sparql, /id/... pages and RDF, /reconcile (Ctrl-C stops
     it, exit 130)."""
+    import kzld
     from kzld.errors import UsageError
-    from kzld.loading.graph import load_graph
     from kzld.web.server import Limits, make_server
 
-    paths = data_paths(data) if data or publication is None else [publication / "kzld.nt"]
-    graph = load_graph(paths, prepare_store=True)
+    paths = data if data or publication is None else [publication / "kzld.nt"]
+    graph = kzld.load(paths, prepare_store=True)
     limits = Limits(
         fronts=min(os.cpu_count() or 1, 4),
         timeout=timeout,
@@ -110,8 +110,8 @@ def site(
     ] = None,
 ) -> None:
     """Write a static site: landing page, one page per entity, ontology docs, timeline SVG."""
+    import kzld
     from kzld.errors import UsageError
-    from kzld.loading.graph import load_graph
     from kzld.web.site import build_site, is_publication
 
     if dumps is not None and not is_publication(dumps):
@@ -127,6 +127,6 @@ def site(
                 "(run 'kzld build' first)",
                 err=True,
             )
-    graph = load_graph(data_paths(data))
+    graph = kzld.load(data)
     written = build_site(graph, out, dumps)
     typer.echo(f"kzld: wrote {len(written)} files to {out} (open {out / 'index.html'})")

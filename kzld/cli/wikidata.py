@@ -49,7 +49,7 @@ def export_wikidata(data: DataOption = None, out: OutOption = None) -> None:
     import kzld
 
     notes: list[str] = []
-    body = kzld.export_wikidata(kzld.load(data_paths(data)), notes)
+    body = kzld.export_wikidata(kzld.load(data), notes)
     for note in notes:
         typer.echo(f"kzld: left out: {note}", err=True)
     _emit(body, out)
@@ -74,11 +74,11 @@ def export_quickstatements(
 
     What QuickStatements cannot express is listed on standard error.
     """
-    from kzld.loading.graph import load_graph
+    import kzld
     from kzld.wikidata.export import parse_day, quickstatements
 
     when = parse_day(retrieved) if retrieved else None
-    result = quickstatements(load_graph(data_paths(data)), when)
+    result = quickstatements(kzld.load(data), when)
     for note in result.notes:
         typer.echo(f"kzld: not written: {note}", err=True)
     _emit("".join(line + "\n" for line in result.lines).encode("utf-8"), out)
@@ -146,12 +146,12 @@ def reconcile(
     and alias in English, Russian and Kazakh, constrained by type and context."""
     if ctx.invoked_subcommand is not None:
         return
-    from kzld.loading.graph import load_graph
+    import kzld
     from kzld.wikidata.reconciliation import reconcile as find
     from kzld.wikidata.reconciliation import review_table
 
     kinds = [t.strip() for t in types.split(",") if t.strip()]
-    candidates = find(load_graph(data_paths(data)), endpoint, kinds, timeout=timeout)
+    candidates = find(kzld.load(data), endpoint, kinds, timeout=timeout)
     _emit(review_table(candidates).encode("utf-8"), out)
     proposed = sum(1 for c in candidates if c.qid)
     typer.echo(
@@ -184,8 +184,8 @@ def accept(
     """Record an accepted match (who, when, score) in the mapping file."""
     import datetime
 
+    import kzld
     from kzld.errors import UsageError
-    from kzld.loading.graph import load_graph
     from kzld.loading.resources import bundled
     from kzld.wikidata.reconciliation import Decision, decisions_from_review, entity_iri
     from kzld.wikidata.reconciliation import accept as record
@@ -205,7 +205,7 @@ def accept(
         raise UsageError("give ENTITY QID, or --review FILE", hint="see kzld reconcile accept -h")
     target = mapping or bundled("data") / "wikidata-mapping.ttl"
     paths = data_paths(data) + ([target] if target.exists() else [])
-    added = record(load_graph(paths), target, decisions)
+    added = record(kzld.load(paths), target, decisions)
     typer.echo(f"kzld: {len(decisions)} decision(s) written to {target}", err=True)
     typer.echo(added, nl=False)
 
@@ -236,12 +236,12 @@ def diff_wikidata(
 ) -> None:
     """What Wikidata lacks, what conflicts (precision-aware), what only Wikidata has, for
     reconciled entities; QuickStatements only for additions that cannot clash."""
-    from kzld.loading.graph import load_graph
+    import kzld
     from kzld.wikidata.export import parse_day
     from kzld.wikidata.reconciliation import diff, diff_table
 
     when = parse_day(retrieved) if retrieved else None
-    report = diff(load_graph(data_paths(data)), endpoint, retrieved=when, timeout=timeout)
+    report = diff(kzld.load(data), endpoint, retrieved=when, timeout=timeout)
     _emit(diff_table(report).encode("utf-8"), out)
     if quickstatements is not None:
         _emit(

@@ -14,7 +14,7 @@ import pyoxigraph as ox
 
 from kzld import __version__
 from kzld.errors import UsageError
-from kzld.vocabulary import DATASET
+from kzld.vocabulary import DATASET, ID
 from kzld.vocabulary import DCAT as _DCAT
 from kzld.vocabulary import DCTERMS as _DCT
 from kzld.vocabulary import DUMP as DOWNLOAD
@@ -167,7 +167,7 @@ def describe(
     add(parts["ontology"], _VOID + "triples", count(ontology_size))
     add(parts["data"], _VOID + "triples", count(data_size))
     add(ds, _VOID + "vocabulary", iri(_KZ))
-    add(ds, _VOID + "uriSpace", ox.Literal("https://w3id.org/kzld/id/"))
+    add(ds, _VOID + "uriSpace", ox.Literal(ID))
     issued = _issued_date(stats)
     if issued is not None:
         add(ds, _DCT + "issued", issued)

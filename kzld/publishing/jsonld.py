@@ -15,7 +15,7 @@ from json.encoder import encode_basestring  # what json.dumps(ensure_ascii=False
 
 import pyoxigraph as ox
 
-from kzld.vocabulary import GENID, OWL, RDF
+from kzld.vocabulary import DCTERMS, GENID, OWL, RDF, RDFS, SKOS, prefixes
 from kzld.vocabulary import ID as DATA
 from kzld.vocabulary import KZ as ONTOLOGY
 
@@ -25,36 +25,22 @@ _QUOTE, _AT, _LT = b'"@<'  # byte values, as indexing bytes gives
 
 # Prefixes of the JSON-LD context. Data IRIs share one prefix, "kzid", because their
 # kind names (person, post, source, ...) are also kz: property names that get short keys.
-VOCABULARIES: tuple[tuple[str, str], ...] = (
-    ("kz", ONTOLOGY),
-    ("rdf", RDF),
-    ("rdfs", "http://www.w3.org/2000/01/rdf-schema#"),
-    ("owl", OWL),
-    ("xsd", "http://www.w3.org/2001/XMLSchema#"),
-    ("skos", "http://www.w3.org/2004/02/skos/core#"),
-    ("dcterms", "http://purl.org/dc/terms/"),
-    ("org", "http://www.w3.org/ns/org#"),
-    ("prov", "http://www.w3.org/ns/prov#"),
-    ("schema", "https://schema.org/"),
-    ("wd", "http://www.wikidata.org/entity/"),
-    ("wdt", "http://www.wikidata.org/prop/direct/"),
-    ("wikibase", "http://wikiba.se/ontology#"),
-    ("void", "http://rdfs.org/ns/void#"),
-    ("dcat", "http://www.w3.org/ns/dcat#"),
-    ("spdx", "http://spdx.org/rdf/terms#"),
-)
+VOCABULARIES = prefixes(
+    "kz", "rdf", "rdfs", "owl", "xsd", "skos", "dcterms", "org", "prov", "schema", "wd", "wdt",
+    "wikibase", "void", "dcat", "spdx",
+)  # fmt: skip
 CONTEXT_PREFIXES = VOCABULARIES + (("kzid", DATA), ("genid", GENID))
 
 # Short keys for the common vocabularies; kz: terms get their local names.
 COMMON_TERMS: tuple[tuple[str, str, bool], ...] = (
-    ("label", "http://www.w3.org/2000/01/rdf-schema#label", False),
-    ("comment", "http://www.w3.org/2000/01/rdf-schema#comment", False),
-    ("altLabel", "http://www.w3.org/2004/02/skos/core#altLabel", False),
-    ("definition", "http://www.w3.org/2004/02/skos/core#definition", False),
-    ("exactMatch", "http://www.w3.org/2004/02/skos/core#exactMatch", True),
-    ("closeMatch", "http://www.w3.org/2004/02/skos/core#closeMatch", True),
-    ("title", "http://purl.org/dc/terms/title", False),
-    ("description", "http://purl.org/dc/terms/description", False),
+    ("label", RDFS + "label", False),
+    ("comment", RDFS + "comment", False),
+    ("altLabel", SKOS + "altLabel", False),
+    ("definition", SKOS + "definition", False),
+    ("exactMatch", SKOS + "exactMatch", True),
+    ("closeMatch", SKOS + "closeMatch", True),
+    ("title", DCTERMS + "title", False),
+    ("description", DCTERMS + "description", False),
 )
 
 _TERM = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")

@@ -28,7 +28,7 @@ import pyoxigraph as ox
 
 from kzld.errors import CheckFailed, InputError, OutputError
 from kzld.loading.formats import FORMATS, JSONLD, NTRIPLES, TURTLE, RdfFormat
-from kzld.loading.graph import GENID, KGraph, load_graph
+from kzld.loading.graph import KGraph, load_graph
 from kzld.loading.resources import bundled
 from kzld.publishing.description import DOWNLOAD, PublishedFile, describe, statistics
 from kzld.publishing.jsonld import (
@@ -38,6 +38,7 @@ from kzld.publishing.jsonld import (
     jsonld_nodes,
     write_context,
 )
+from kzld.vocabulary import DATASET, DCAT, GENID, ID, SPDX
 
 CHECKSUMS = "SHA256SUMS"
 # kzld's own record of what it wrote into a publication: only a folder that holds it, and
@@ -55,8 +56,8 @@ _DATA_KINDS = (
 # The Turtle prefix table: fixed, so output never depends on the input's own prefixes.
 TURTLE_PREFIXES: tuple[tuple[str, str], ...] = (
     VOCABULARIES
-    + tuple((kind, f"https://w3id.org/kzld/id/{kind}/") for kind in _DATA_KINDS.split())
-    + (("genid", GENID), ("dataset", "https://w3id.org/kzld/dataset#"), ("dump", DOWNLOAD))
+    + tuple((kind, f"{ID}{kind}/") for kind in _DATA_KINDS.split())
+    + (("genid", GENID), ("dataset", DATASET + "#"), ("dump", DOWNLOAD))
 )
 # A reserved character escaped in a local name (Turtle's PN_LOCAL_ESC), and the prefix
 # a local name follows.
@@ -642,19 +643,18 @@ def verify(out: Path) -> list[Discrepancy]:
 
 def _against_description(out: Path, present: dict[str, Path]) -> list[Discrepancy]:
     """Sizes and digests in dataset.ttl: catches a dump altered with SHA256SUMS to match."""
-    spdx, dcat = "http://spdx.org/rdf/terms#", "http://www.w3.org/ns/dcat#"
     triples = list(ox.parse(path=str(out / DESCRIPTION), format=ox.RdfFormat.TURTLE))
     values: dict[tuple[object, str], object] = {
         (t.subject, t.predicate.value): t.object for t in triples
     }
     found = []
     for t in triples:
-        if t.predicate.value != dcat + "downloadURL":
+        if t.predicate.value != DCAT + "downloadURL":
             continue
         name = t.object.value.rsplit("/", 1)[-1]
-        checksum = values.get((t.subject, spdx + "checksum"))
-        digest = values.get((checksum, spdx + "checksumValue"))
-        size = values.get((t.subject, dcat + "byteSize"))
+        checksum = values.get((t.subject, SPDX + "checksum"))
+        digest = values.get((checksum, SPDX + "checksumValue"))
+        size = values.get((t.subject, DCAT + "byteSize"))
         path = present.get(name)
         if path is None:
             found.append(Discrepancy(name, "missing", f"described in {DESCRIPTION}"))

@@ -18,7 +18,6 @@ import signal
 import threading
 import time
 import unicodedata
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,6 +71,17 @@ class Results:
     rows: list[tuple[ox.NamedNode | ox.BlankNode | ox.Literal | None, ...]] = field(
         default_factory=list
     )
+
+
+class Rows(list):
+    """A SELECT query's answer as the Python API gives it: one dict a row (column ->
+    pyoxigraph term, None where unbound), in the query's order. ``columns`` names the
+    columns even when no row came back; ``results`` is the same answer as a table."""
+
+    def __init__(self, results: Results):
+        super().__init__(dict(zip(results.columns, row, strict=True)) for row in results.rows)
+        self.columns = list(results.columns)
+        self.results = results
 
 
 # --------------------------------------------------------------------------- catalogue
@@ -561,7 +571,9 @@ def _sorted_list(term, separator: str):
     return ox.Literal(LIST_SEPARATOR.join(items))
 
 
-def local_engine(paths: Sequence[Path], timeout: float) -> LocalEngine:
-    from kzld.loading.graph import load_graph
-
-    return LocalEngine(load_graph(paths, prepare_store=True).store(), timeout)
+def check_graph_iri(graph: str, label: str = "the named graph") -> None:
+    """A graph name must be an IRI before any store is asked about it."""
+    try:
+        ox.NamedNode(graph)
+    except ValueError as err:
+        raise UsageError(f"{label} is not an IRI: {err}") from None

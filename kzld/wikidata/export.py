@@ -25,32 +25,32 @@ import pyoxigraph as ox
 
 from kzld.errors import UsageError
 from kzld.loading.graph import KGraph
-from kzld.vocabulary import DCTERMS, KZ, WD
+from kzld.vocabulary import DCTERMS, KZ, RDF, WD, prefixes
 
 MINTED = "https://w3id.org/kzld/wikidata/"  # statement, reference and value nodes kzld names
 
-PREFIXES = {
-    "wd": WD,
-    "wdt": "http://www.wikidata.org/prop/direct/",
-    "p": "http://www.wikidata.org/prop/",
-    "ps": "http://www.wikidata.org/prop/statement/",
-    "psv": "http://www.wikidata.org/prop/statement/value/",
-    "pq": "http://www.wikidata.org/prop/qualifier/",
-    "pqv": "http://www.wikidata.org/prop/qualifier/value/",
-    "pr": "http://www.wikidata.org/prop/reference/",
-    "prv": "http://www.wikidata.org/prop/reference/value/",
-    "wikibase": "http://wikiba.se/ontology#",
-    "prov": "http://www.w3.org/ns/prov#",
-    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
-    "skos": "http://www.w3.org/2004/02/skos/core#",
-    "xsd": "http://www.w3.org/2001/XMLSchema#",
-    "kz": KZ,
-    "wds": MINTED + "statement/",
-    "wdref": MINTED + "reference/",
-    "wdv": MINTED + "value/",
-}
+PREFIXES = dict(
+    prefixes(
+        "wd",
+        "wdt",
+        "p",
+        "ps",
+        "psv",
+        "pq",
+        "pqv",
+        "pr",
+        "prv",
+        "wikibase",
+        "prov",
+        "rdfs",
+        "skos",
+        "xsd",
+        "kz",
+    )  # fmt: skip
+    + (("wds", MINTED + "statement/"), ("wdref", MINTED + "reference/"), ("wdv", MINTED + "value/"))
+)
 
-RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+RDF_TYPE = ox.NamedNode(RDF + "type")
 RDFS = PREFIXES["rdfs"]
 SKOS = PREFIXES["skos"]
 XSD = PREFIXES["xsd"]

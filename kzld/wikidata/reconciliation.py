@@ -33,7 +33,7 @@ import pyoxigraph as ox
 from kzld.errors import UsageError
 from kzld.loading.graph import KGraph, parse_file
 from kzld.querying.queries import where_opening
-from kzld.vocabulary import ID
+from kzld.vocabulary import ID, OWL, XSD
 from kzld.wikidata.export import (
     KZ,
     PREFIXES,
@@ -268,9 +268,9 @@ def _decision_text(d: Decision) -> str:
     link = ox.NamedNode(KZ + "wikidataEntity")
     when = ox.Literal(
         d.when.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#dateTime"),
+        datatype=ox.NamedNode(XSD + "dateTime"),
     )
-    owl = "http://www.w3.org/2002/07/owl#"
+    owl = OWL
     lines = [
         f"\n{entity} {link} {item} .",
         f"[] a <{owl}Axiom> ;",
