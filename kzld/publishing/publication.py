@@ -38,7 +38,7 @@ from kzld.publishing.jsonld import (
     jsonld_nodes,
     write_context,
 )
-from kzld.vocabulary import DATASET, DCAT, GENID, ID, SPDX
+from kzld.vocabulary import DATASET, DCAT, GENID, ID, SPDX, XSD
 
 CHECKSUMS = "SHA256SUMS"
 # kzld's own record of what it wrote into a publication: only a folder that holds it, and
@@ -59,6 +59,14 @@ TURTLE_PREFIXES: tuple[tuple[str, str], ...] = (
     + tuple((kind, f"{ID}{kind}/") for kind in _DATA_KINDS.split())
     + (("genid", GENID), ("dataset", DATASET + "#"), ("dump", DOWNLOAD))
 )
+# A statement whose object is a number pyoxigraph writes bare, and the canonical forms
+# that every parser reads back as written (a double has none: rdflib rewrites 1.0E3).
+_NUMBER_ENDINGS = tuple(f'"^^<{XSD}{kind}> .'.encode() for kind in ("integer", "decimal", "double"))
+_CANONICAL = {
+    b"integer": re.compile(rb"-?(?:0|[1-9][0-9]*)"),
+    b"decimal": re.compile(rb"-?(?:0|[1-9][0-9]*)\.[0-9]+"),
+    b"double": re.compile(rb"(?!)"),
+}
 # A reserved character escaped in a local name (Turtle's PN_LOCAL_ESC), and the prefix
 # a local name follows.
 _LOCAL_ESCAPE = re.compile(rb"\\[-_~.!$&'()*+,;=/?#@%]")
@@ -118,10 +126,14 @@ def write_turtle(lines: Sequence[bytes]) -> bytes:
     """Turtle from statements in dump order, by pyoxigraph's serializer: the prefixes of
     the fixed table that the statements use, one block per subject, rdf:type first as "a".
 
-    A namespace that would need an escaped local name (post:a\\. for <…/post/a.>) gets no
-    prefix: parsers (rdflib 7; serd and Oxigraph before their fixes) fail on a local name's escapes,
-    so its IRIs are written whole."""
-    ntriples = write_ntriples(lines)
+    Two forms of valid Turtle that common parsers misread are avoided. A namespace that
+    would need an escaped local name (post:a\\. for <…/post/a.>) gets no prefix: rdflib 7
+    (and serd and Oxigraph before their fixes) cannot read those, so its IRIs are written
+    whole. A number whose authored form is not canonical (01, +1, .5, any double) would be
+    written bare, and rdflib rewrites a bare number (01 reads as 1): such statements
+    follow the blocks as N-Triples lines, which keep the form as authored."""
+    blocks, authored_numbers = _split_authored_numbers(lines)
+    ntriples = write_ntriples(blocks)
     # A namespace occurs only after "<" in N-Triples; a literal that quotes one merely
     # declares a prefix the document does not need.
     prefixes = {name: iri for name, iri in TURTLE_PREFIXES if b"<" + iri.encode() in ntriples}
@@ -134,9 +146,31 @@ def write_turtle(lines: Sequence[bytes]) -> bytes:
         )
         escaped = _escaped_prefixes(turtle) & prefixes.keys()
         if not escaped:
-            return turtle
+            break
         for name in escaped:
             del prefixes[name]
+    if authored_numbers:
+        turtle += b"\n# Numbers as authored, in full: a bare number may be rewritten.\n"
+        turtle += write_ntriples(authored_numbers)
+    return turtle
+
+
+def _split_authored_numbers(lines: Sequence[bytes]) -> tuple[Sequence[bytes], list[bytes]]:
+    """The statements for the blocks, and those whose number is not in canonical form."""
+    blocks: list[bytes] = []
+    numbers: list[bytes] = []
+    for line in lines:
+        if line.endswith(_NUMBER_ENDINGS) and not _canonical_number(line):
+            numbers.append(line)
+        else:
+            blocks.append(line)
+    return (blocks, numbers) if numbers else (lines, [])
+
+
+def _canonical_number(line: bytes) -> bool:
+    kind = line[line.rfind(b"#") + 1 : -3]
+    lexical = line[line.rfind(b'"', 0, line.rfind(b'"^^')) + 1 : line.rfind(b'"^^')]
+    return _CANONICAL[kind].fullmatch(lexical) is not None
 
 
 def _escaped_prefixes(turtle: bytes) -> set[str]:
