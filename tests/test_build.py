@@ -434,3 +434,33 @@ def test_turtle_writes_whole_iris_where_a_prefixed_name_would_need_escapes():
     assert b"@prefix post:" not in turtle
     read = rdflib.Graph().parse(data=turtle, format="turtle")
     assert set(read) == set(rdflib.Graph().parse(data=source, format="nt"))
+
+
+def test_turtle_keeps_numbers_as_authored_for_parsers_that_rewrite_bare_ones(monkeypatch):
+    """rdflib reads a bare 01 as 1 even when told to keep lexical forms: numbers not in
+    canonical form are written in full."""
+    import pyoxigraph as ox
+    import rdflib
+
+    from kzld.publishing.publication import dump_order, ntriples_lines, write_turtle
+
+    xsd = "http://www.w3.org/2001/XMLSchema#"
+    person = ox.NamedNode("https://w3id.org/kzld/id/person/a")
+    numbers = [("7", "integer"), ("01", "integer"), ("+1", "integer"), ("0.60", "decimal")]
+    numbers += [(".5", "decimal"), ("1.0E3", "double")]
+    triples = [
+        ox.Triple(
+            person,
+            ox.NamedNode(f"https://w3id.org/kzld/ontology#n{i}"),
+            ox.Literal(value, datatype=ox.NamedNode(xsd + kind)),
+        )
+        for i, (value, kind) in enumerate(numbers)
+    ]
+    turtle = write_turtle(dump_order(ntriples_lines(triples)))
+    assert b"person:a kz:n0 7 ;" in turtle and b"\tkz:n3 0.60 " in turtle  # canonical: bare
+    tail = turtle.split(b"# Numbers as authored")[1]
+    for value in ("01", "+1", ".5", "1.0E3"):
+        assert f'"{value}"^^<{xsd}'.encode() in tail
+    monkeypatch.setattr(rdflib, "NORMALIZE_LITERALS", False)
+    read = {(str(o), str(o.datatype)) for o in rdflib.Graph().parse(data=turtle).objects()}
+    assert read == {(v, xsd + t) for v, t in numbers}
