@@ -266,7 +266,10 @@ def build_model(graph: KGraph) -> WikidataModel:
     return _Builder(index, alignment).build()
 
 
-class _Builder:
+class _Translator:
+    """kzld's terms in Wikidata's: items for kzld things, values for literals, references
+    for citations, and the disputes each statement must be split by."""
+
     def __init__(self, index: TripleIndex, alignment: Alignment):
         self.index = index
         self.alignment = alignment
@@ -362,30 +365,40 @@ class _Builder:
             if keep(set(self.index.objects(c, _kz("supports"))))
         ]
 
+
+class _Builder:
+    """The Wikidata model of a graph: an entity for each thing with a Wikidata class, its
+    direct statements, and one statement for each statement-like thing (a tenure)."""
+
+    def __init__(self, index: TripleIndex, alignment: Alignment):
+        self.index = index
+        self.alignment = alignment
+        self.terms = _Translator(index, alignment)
+
     def build(self) -> WikidataModel:
         entities: list[Entity] = []
         statements: list[Statement] = []
-        for node in sorted(self.types, key=str):
+        for node in sorted(self.terms.types, key=str):
             if not isinstance(node, ox.NamedNode):
                 continue
             qids = sorted(
                 {
                     self.alignment.class_qid[c]
-                    for c in self.types[node]
+                    for c in self.terms.types[node]
                     if c in self.alignment.class_qid
                 }
             )
             if qids:
                 entities.append(self.entity(node, qids))
                 statements.extend(self.direct_statements(node, qids))
-            cls = self.statement_class(node)
+            cls = self.terms.statement_class(node)
             if cls is not None:
                 statements.extend(self.class_statements(node, cls))
-        return WikidataModel(entities, statements, self.alignment, sorted(self.notes))
+        return WikidataModel(entities, statements, self.alignment, sorted(self.terms.notes))
 
     def entity(self, node: ox.NamedNode, qids: list[str]) -> Entity:
         return Entity(
-            iri=self.iri(node),
+            iri=self.terms.iri(node),
             kzld=node,
             classes=qids,
             labels=self.index.objects(node, ox.NamedNode(RDFS + "label")),
@@ -393,56 +406,57 @@ class _Builder:
         )
 
     def direct_statements(self, node: ox.NamedNode, qids: list[str]) -> list[Statement]:
-        subject = self.iri(node)
+        subject = self.terms.iri(node)
         found = [Statement(subject, "P31", ox.NamedNode(WD + q), (), (), node) for q in qids]
         for prop, pid in sorted(self.alignment.properties.items(), key=lambda i: str(i[0])):
-            claims = self.disputes.get((node, prop))
+            claims = self.terms.disputes.get((node, prop))
             for term in self.index.objects(node, prop):
-                value = self.value(term, prop, node)
+                value = self.terms.value(term, prop, node)
                 if value is None:
                     continue
                 if claims is not None:
                     citations = claims.get(term, [])
                 else:
-                    citations = self.citations(node, lambda s, p=prop: p in s)
-                found.append(Statement(subject, pid, value, (), self.references(citations), node))
+                    citations = self.terms.citations(node, lambda s, p=prop: p in s)
+                references = self.terms.references(citations)
+                found.append(Statement(subject, pid, value, (), references, node))
         return found
 
     def class_statements(self, node: ox.NamedNode, cls: StatementClass) -> list[Statement]:
         holder = self.index.one(node, cls.subject)
         if not isinstance(holder, ox.NamedNode):
             return []
-        disputed = {p for (thing, p) in self.disputes if thing == node}
+        disputed = {p for (thing, p) in self.terms.disputes if thing == node}
         # One statement per combination of the values of the value property and of each
         # disputed qualifier; undisputed qualifiers keep all their values.
         split = [cls.value] + sorted((p for p, _ in cls.qualifiers if p in disputed), key=str)
         choices = [self.index.objects(node, p) for p in split]
         # A citation backs the statement unless all it supports is disputed (then only the
         # claims' own evidence is cited, each on its own statement).
-        shared = self.citations(node, lambda s: not s or not s <= disputed)
+        shared = self.terms.citations(node, lambda s: not s or not s <= disputed)
         found = []
         for combo in itertools.product(*choices):
             chosen = dict(zip(split, combo, strict=True))
-            main = self.value(chosen[cls.value], cls.value, node)
+            main = self.terms.value(chosen[cls.value], cls.value, node)
             if main is None:
                 continue
             qualifiers = []
             for prop, pid in cls.qualifiers:
                 terms = [chosen[prop]] if prop in chosen else self.index.objects(node, prop)
                 for term in terms:
-                    value = self.value(term, prop, node)
+                    value = self.terms.value(term, prop, node)
                     if value is not None:
                         qualifiers.append((pid, value))
             citations = list(shared)
             for prop in split[1:]:
-                citations.extend(self.disputes[(node, prop)].get(chosen[prop], []))
+                citations.extend(self.terms.disputes[(node, prop)].get(chosen[prop], []))
             found.append(
                 Statement(
-                    self.iri(holder),
+                    self.terms.iri(holder),
                     cls.pid,
                     main,
                     tuple(sorted(set(qualifiers), key=_sort_key)),
-                    self.references(citations),
+                    self.terms.references(citations),
                     node,
                 )
             )
