@@ -394,6 +394,10 @@ def _reap(control: socket.socket) -> None:
 
 
 # --- the pool, in the server's event loop ------------------------------------------------------
+#
+# Pool admits queries (an idle worker, or 503 after the timeout); _Exchange is one query's
+# conversation with its worker under the lane deadlines (_Lanes); _Zygote forks the
+# workers and says how each ended; _Worker is one worker process and its socket.
 
 
 class _Worker:
@@ -407,6 +411,12 @@ class _Worker:
         self.writer: asyncio.StreamWriter | None = None
         self.killed = False
         self.niced = False
+
+    def nice(self) -> None:
+        """A long query yields the processor to short ones; its worker is not reused."""
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, self.pid, _LONG_NICE)
+            self.niced = True
 
     def kill(self) -> None:
         if self.killed:
@@ -427,6 +437,91 @@ class _Worker:
         if self.pidfd is not None:
             os.close(self.pidfd)
             self.pidfd = None
+
+
+class _Zygote:
+    """The zygote process, seen from the server: forked at once (before any thread), it
+    forks a worker whenever asked, hands back the worker's socket, and reports each
+    worker's end, all over one control socket read in the event loop."""
+
+    def __init__(self, store: ox.Store, memory: int, prefixes: dict):
+        control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                control.close()
+                _zygote_main(theirs, store, memory, prefixes)
+            except BaseException:
+                code = 1
+            finally:
+                os._exit(code)
+        theirs.close()
+        self.pid = pid
+        self.guard: str | None = None  # what the workers' kernel guard is (None: none)
+        self._control = control
+        self._listening = False
+        self._spawned: asyncio.Queue[_Worker] | None = None  # made in the loop, in listen()
+        self._ends: dict[int, int] = {}  # pid -> exit code (or -signal), until asked for
+        self._ended: asyncio.Event | None = None
+
+    def listen(self) -> None:
+        """Read the zygote's messages in the running loop from now on."""
+        self._spawned = asyncio.Queue()
+        self._ended = asyncio.Event()
+        self._control.setblocking(False)
+        asyncio.get_running_loop().add_reader(self._control.fileno(), self._on_message)
+        self._listening = True
+
+    # The zygote's messages: a new worker (with its socket) or a worker's end.
+    def _on_message(self) -> None:
+        try:
+            message, fds, _flags, _addr = socket.recv_fds(self._control, 64, 1)
+        except BlockingIOError:
+            return
+        except OSError:
+            message, fds = b"", []
+        if not message:
+            asyncio.get_running_loop().remove_reader(self._control.fileno())
+            return
+        if message[:1] == b"W":
+            (pid,) = struct.unpack("!i", message[1:5])
+            self._spawned.put_nowait(_Worker(pid, socket.socket(fileno=fds[0])))
+        elif message[:1] == b"X":
+            pid, code = struct.unpack("!ii", message[1:9])
+            self._ends[pid] = code
+            self._ended.set()
+            self._ended = asyncio.Event()
+
+    async def spawn(self) -> _Worker:
+        """A new worker, once it says it is ready (and how it is guarded)."""
+        await asyncio.get_running_loop().sock_sendall(self._control, b"F")
+        worker = await asyncio.wait_for(self._spawned.get(), 30)
+        worker.sock.setblocking(False)
+        worker.reader, worker.writer = await asyncio.open_unix_connection(sock=worker.sock)
+        kind, size = _FRAME.unpack(await asyncio.wait_for(worker.reader.readexactly(5), 30))
+        ready = json.loads(await worker.reader.readexactly(size))
+        self.guard = ready.get("guard")
+        return worker
+
+    async def end_of(self, worker: _Worker) -> int | None:
+        """How a worker that closed its socket ended (exit code, or -signal)."""
+        deadline = time.monotonic() + 1.0
+        while worker.pid not in self._ends and time.monotonic() < deadline:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._ended.wait(), deadline - time.monotonic())
+        return self._ends.pop(worker.pid, None)
+
+    def close(self) -> None:
+        """Stop listening and kill the zygote (its workers die with it)."""
+        if self._listening:
+            with contextlib.suppress(Exception):
+                asyncio.get_running_loop().remove_reader(self._control.fileno())
+        self._control.close()
+        with contextlib.suppress(OSError):
+            os.kill(self.pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)
 
 
 class Pool:
@@ -450,177 +545,160 @@ class Pool:
         self.timeout = timeout
         self.quick = min(quick, timeout)
         self.memory = memory
-        self.guard: str | None = None
-        self._long = 0
-        self._idle: asyncio.Queue[_Worker] | None = None
-        self._ends: dict[int, int] = {}
-        self._ended: asyncio.Event | None = None  # made in the loop, in start()
-        control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        pid = os.fork()
-        if pid == 0:
-            code = 0
-            try:
-                control.close()
-                _zygote_main(theirs, store, memory, prefixes or {})
-            except BaseException:
-                code = 1
-            finally:
-                os._exit(code)
-        theirs.close()
-        self.zygote = pid
-        self._control = control
-        self._spawned: asyncio.Queue | None = None
+        self.lanes = _Lanes(long_lanes)
+        self._idle: asyncio.Queue[_Worker] | None = None  # made in the loop, in start()
+        self._zygote = _Zygote(store, memory, prefixes or {})
 
-    # The zygote's messages: a new worker (with its socket) or a worker's end.
-    def _on_control(self) -> None:
-        try:
-            message, fds, _flags, _addr = socket.recv_fds(self._control, 64, 1)
-        except BlockingIOError:
-            return
-        except OSError:
-            message, fds = b"", []
-        if not message:
-            asyncio.get_running_loop().remove_reader(self._control.fileno())
-            return
-        if message[:1] == b"W":
-            (pid,) = struct.unpack("!i", message[1:5])
-            self._spawned.put_nowait(_Worker(pid, socket.socket(fileno=fds[0])))
-        elif message[:1] == b"X":
-            pid, code = struct.unpack("!ii", message[1:9])
-            self._ends[pid] = code
-            self._ended.set()
-            self._ended = asyncio.Event()
+    @property
+    def zygote(self) -> int:
+        """The zygote's process id: every worker is its child."""
+        return self._zygote.pid
+
+    @property
+    def guard(self) -> str | None:
+        """The kernel's guard on the workers (seccomp or Landlock), None where there is none."""
+        return self._zygote.guard
 
     async def start(self) -> None:
-        loop = asyncio.get_running_loop()
         self._idle = asyncio.Queue()
-        self._spawned = asyncio.Queue()
-        self._ended = asyncio.Event()
-        self._control.setblocking(False)
-        loop.add_reader(self._control.fileno(), self._on_control)
-        workers = await asyncio.gather(*(self._spawn() for _ in range(self.size)))
+        self._zygote.listen()
+        workers = await asyncio.gather(*(self._zygote.spawn() for _ in range(self.size)))
         for worker in workers:
             self._idle.put_nowait(worker)
-
-    async def _spawn(self) -> _Worker:
-        await asyncio.get_running_loop().sock_sendall(self._control, b"F")
-        worker = await asyncio.wait_for(self._spawned.get(), 30)
-        worker.sock.setblocking(False)
-        worker.reader, worker.writer = await asyncio.open_unix_connection(sock=worker.sock)
-        kind, size = _FRAME.unpack(await asyncio.wait_for(worker.reader.readexactly(5), 30))
-        ready = json.loads(await worker.reader.readexactly(size))
-        self.guard = ready.get("guard")
-        return worker
-
-    def _replace(self, worker: _Worker) -> None:
-        worker.kill()
-
-        async def fresh() -> None:
-            self._idle.put_nowait(await self._spawn())
-
-        asyncio.get_running_loop().create_task(fresh())
-
-    async def _end_of(self, worker: _Worker) -> int | None:
-        """How a worker that closed its socket ended (exit code, or -signal)."""
-        deadline = time.monotonic() + 1.0
-        while worker.pid not in self._ends and time.monotonic() < deadline:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._ended.wait(), deadline - time.monotonic())
-        return self._ends.pop(worker.pid, None)
 
     async def close(self) -> None:
         if self._idle is not None:
             while not self._idle.empty():
                 self._idle.get_nowait().kill()
-            with contextlib.suppress(Exception):
-                asyncio.get_running_loop().remove_reader(self._control.fileno())
-        self._control.close()
-        with contextlib.suppress(OSError):
-            os.kill(self.zygote, signal.SIGKILL)
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(self.zygote, 0)
+        self._zygote.close()
 
     async def run(
         self, query: str, media: dict[str, str | None], max_rows: int, limits_link: str
     ) -> Answer:
         """Run one query; its answer, or QueryFailed saying truthfully what happened.
         limits_link: the IRI a cut answer links to for what the limits are."""
-        if not self._idle.empty():
-            worker = self._idle.get_nowait()
-        else:
-            try:
-                async with asyncio.timeout(self.timeout):
-                    worker = await self._idle.get()
-            except TimeoutError:
-                raise QueryFailed(
-                    503,
-                    f"every query worker stayed busy for {self.timeout:g} s",
-                    hint="retry in a moment",
-                ) from None
-        started = time.monotonic()  # the deadline counts the query's own time only
+        exchange = _Exchange(self, await self._idle_worker())
         request = json.dumps(
             {"query": query, "media": media, "max_rows": max_rows, "limits_link": limits_link}
         ).encode()
-        lane = {"long": False}
-        owned = True  # until the worker is back in the pool or handed to the body
+        return await exchange.answer(request)
+
+    async def _idle_worker(self) -> _Worker:
+        """Admission: an idle worker, waited for up to the timeout."""
+        if not self._idle.empty():
+            return self._idle.get_nowait()
         try:
-            worker.writer.write(struct.pack("!I", len(request)) + request)
-            kind, size = await self._frame(worker, started, lane)
-            header = json.loads(await self._read(worker, size, started, lane))
+            async with asyncio.timeout(self.timeout):
+                return await self._idle.get()
+        except TimeoutError:
+            raise QueryFailed(
+                503,
+                f"every query worker stayed busy for {self.timeout:g} s",
+                hint="retry in a moment",
+            ) from None
+
+    def _give_back(self, worker: _Worker, keep: bool) -> None:
+        """A worker whose exchange ended: idle again if its state is known to be clean."""
+        if keep and not worker.niced:
+            self._idle.put_nowait(worker)
+        else:
+            self._replace(worker)
+
+    def _replace(self, worker: _Worker) -> None:
+        worker.kill()
+
+        async def fresh() -> None:
+            self._idle.put_nowait(await self._zygote.spawn())
+
+        asyncio.get_running_loop().create_task(fresh())
+
+
+class _Lanes:
+    """The long lanes: how many queries may run past the quick deadline at once."""
+
+    def __init__(self, count: int):
+        self.count = count
+        self.taken = 0
+
+    def take(self) -> bool:
+        if self.taken < self.count:
+            self.taken += 1
+            return True
+        return False
+
+    def give_back(self) -> None:
+        self.taken -= 1
+
+
+class _Exchange:
+    """One query on one worker, from the request to the end frame. Every read is bounded
+    by the query's deadline: ``quick`` seconds, or the whole timeout once the query holds
+    a long lane. When the exchange ends the worker goes back to the pool, or is killed and
+    replaced if its state is unknown (stopped, cancelled, niced, failed mid-answer)."""
+
+    def __init__(self, pool: Pool, worker: _Worker):
+        self.pool = pool
+        self.worker = worker
+        self.started = time.monotonic()  # the deadline counts the query's own time only
+        self.long = False  # whether the query holds a long lane
+
+    async def answer(self, request: bytes) -> Answer:
+        """Send the request; the answer, whole if it ends within _WHOLE bytes, else its
+        start and the rest to come (rest())."""
+        owned = True  # until the worker is back in the pool or handed to the rest
+        try:
+            self.worker.writer.write(struct.pack("!I", len(request)) + request)
+            kind, size = await self.frame()
+            header = json.loads(await self.read(size))
             status = header["status"]
             if status != 200:
                 owned = False
-                self._settle(worker, lane, keep=status in (400, 406))
-                raise _failure(header, self.memory)
+                self.finish(keep=status in (400, 406))
+                raise _failure(header, self.pool.memory)
             # What arrives up to _WHOLE bytes: a small answer goes out whole, with its length.
             parts, received = [], 0
             while received < _WHOLE:
-                kind, size = await self._frame(worker, started, lane)
+                kind, size = await self.frame()
                 if kind == b"E":
                     owned = False
-                    self._settle(worker, lane, keep=True)
+                    self.finish(keep=True)
                     return Answer(
                         header["media"], header["truncated"], header["rows"], b"".join(parts), None
                     )
-                data = await self._read(worker, size, started, lane)
+                data = await self.read(size)
                 if kind != b"D":  # the worker failed while writing
-                    raise _failure(json.loads(data), self.memory)
+                    raise _failure(json.loads(data), self.pool.memory)
                 parts.append(data)
                 received += len(data)
             owned = False
             return Answer(
-                header["media"],
-                header["truncated"],
-                header["rows"],
-                b"".join(parts),
-                self._body(worker, started, lane),
+                header["media"], header["truncated"], header["rows"], b"".join(parts), self.rest()
             )
         except _Stopped as stop:
             owned = False
-            self._release_lane(lane)
-            self._replace(worker)
+            self.abandon()
             raise stop.failure from None
         except (asyncio.IncompleteReadError, ConnectionError):
             owned = False
-            self._release_lane(lane)
-            code = await self._end_of(worker)
-            self._replace(worker)
-            raise _died(code, self.memory) from None
+            self.release_lane()
+            code = await self.pool._zygote.end_of(self.worker)
+            self.pool._replace(self.worker)
+            raise _died(code, self.pool.memory) from None
         finally:
             if owned:
                 # Cancelled (the client left) or failed here: the worker's state is unknown.
-                self._release_lane(lane)
-                self._replace(worker)
+                self.abandon()
 
-    async def _body(self, worker: _Worker, started: float, lane: dict) -> AsyncIterator[bytes]:
+    async def rest(self) -> AsyncIterator[bytes]:
+        """The answer's data past its start, as the worker sends it."""
         finished = False
         try:
             while True:
-                kind, size = await self._frame(worker, started, lane)
+                kind, size = await self.frame()
                 if kind == b"E":
                     finished = True
                     break
-                data = await self._read(worker, size, started, lane)
+                data = await self.read(size)
                 if kind != b"D":  # a failure while writing: the answer cannot be finished
                     break
                 yield data
@@ -628,72 +706,74 @@ class Pool:
             pass
         finally:
             if finished:
-                self._settle(worker, lane, keep=True)
+                self.finish(keep=True)
             else:
                 # Stopped mid-answer (deadline, client gone): the worker goes, and the
                 # response ends short of its length, which a client sees as an error.
-                self._release_lane(lane)
-                self._replace(worker)
+                self.abandon()
 
-    def _settle(self, worker: _Worker, lane: dict, keep: bool) -> None:
-        self._release_lane(lane)
-        if keep and not worker.niced:
-            self._idle.put_nowait(worker)
-        else:
-            self._replace(worker)
+    async def frame(self) -> tuple[bytes, int]:
+        return _FRAME.unpack(await self.read(_FRAME.size))
 
-    def _release_lane(self, lane: dict) -> None:
-        if lane.pop("long", False):
-            self._long -= 1
-
-    async def _frame(self, worker: _Worker, started: float, lane: dict) -> tuple[bytes, int]:
-        return _FRAME.unpack(await self._read(worker, _FRAME.size, started, lane))
-
-    async def _read(self, worker: _Worker, size: int, started: float, lane: dict) -> bytes:
-        """Bytes from the worker, within the query's lane deadline."""
+    async def read(self, size: int) -> bytes:
+        """Bytes from the worker, within the query's lane deadline. At the quick deadline
+        the query moves to a long lane if one is free (its worker niced), or is stopped."""
+        pool = self.pool
         while True:
-            limit = started + (self.timeout if lane.get("long") else self.quick)
+            limit = self.started + (pool.timeout if self.long else pool.quick)
             left = limit - time.monotonic()
             if left <= 0:
-                if not lane.get("long") and self.quick < self.timeout:
-                    if self._long < self.long_lanes:
-                        self._long += 1
-                        lane["long"] = True
-                        self._nice(worker)
+                if not self.long and pool.quick < pool.timeout:
+                    if pool.lanes.take():
+                        self.long = True
+                        self.worker.nice()
                         continue
-                    raise _Stopped(
-                        QueryFailed(
-                            503,
-                            f"the query needed more than {self.quick:g} s while all "
-                            f"{self.long_lanes} lanes for long queries were taken; it was "
-                            "stopped (its worker process killed)",
-                            hint="retry in a moment, or narrow the query",
-                        )
-                    )
-                raise _Stopped(
-                    QueryFailed(
-                        503,
-                        f"the query ran past the {self.timeout:g} s time limit; it was stopped "
-                        "(its worker process killed)",
-                        hint="narrow the query or add a LIMIT",
-                    )
-                )
+                    raise _Stopped(_lanes_taken(pool.quick, pool.long_lanes))
+                raise _Stopped(_past_deadline(pool.timeout))
             try:
                 async with asyncio.timeout(left):
-                    return await worker.reader.readexactly(size)
+                    return await self.worker.reader.readexactly(size)
             except TimeoutError:
                 continue
 
-    def _nice(self, worker: _Worker) -> None:
-        """A long query yields the processor to short ones; its worker is not reused."""
-        with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, worker.pid, _LONG_NICE)
-            worker.niced = True
+    def finish(self, keep: bool) -> None:
+        """The exchange is over: the lane is free, the worker kept if keep and clean."""
+        self.release_lane()
+        self.pool._give_back(self.worker, keep)
+
+    def abandon(self) -> None:
+        """The exchange is over in an unknown state: the worker is killed and replaced."""
+        self.release_lane()
+        self.pool._replace(self.worker)
+
+    def release_lane(self) -> None:
+        if self.long:
+            self.long = False
+            self.pool.lanes.give_back()
 
 
 class _Stopped(Exception):
     def __init__(self, failure: QueryFailed):
         self.failure = failure
+
+
+def _lanes_taken(quick: float, long_lanes: int) -> QueryFailed:
+    return QueryFailed(
+        503,
+        f"the query needed more than {quick:g} s while all "
+        f"{long_lanes} lanes for long queries were taken; it was "
+        "stopped (its worker process killed)",
+        hint="retry in a moment, or narrow the query",
+    )
+
+
+def _past_deadline(timeout: float) -> QueryFailed:
+    return QueryFailed(
+        503,
+        f"the query ran past the {timeout:g} s time limit; it was stopped "
+        "(its worker process killed)",
+        hint="narrow the query or add a LIMIT",
+    )
 
 
 def _failure(header: dict, memory: int) -> QueryFailed:
