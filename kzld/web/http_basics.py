@@ -222,7 +222,7 @@ def _body_too_large(limits: Limits) -> HttpError:
     )
 
 
-async def unless_gone(request: Request, work, what: str):
+async def unless_gone(request: Request, work):
     """The work's result; if the client leaves first, the work is cancelled (a query's
     worker is killed) and nothing more is done for it. Most answers take milliseconds: the
     client is watched only after that, and no task is made for the work itself."""

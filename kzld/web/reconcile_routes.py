@@ -48,7 +48,7 @@ class ReconciliationService:
                 answer[key] = {"result": await asyncio.to_thread(self.reconciler.reconcile, query)}
             return answer
 
-        return json_response(await unless_gone(request, score(), "the reconciliation"))
+        return json_response(await unless_gone(request, score()))
 
     def _checked_batch(self, text: str) -> dict:
         """The batch's queries, each checked, or the refusal that says what is wrong."""

@@ -79,7 +79,7 @@ class SparqlEndpoint:
         max_rows = self.limits.max_rows
         work = self.pool.run(text, media, max_rows, base_url(request) + "/sparql/limits")
         try:
-            answer = await unless_gone(request, work, "the query")
+            answer = await unless_gone(request, work)
         except QueryFailed as err:
             headers = {"Retry-After": "1"} if err.status == 503 else {}
             raise HttpError(err.status, err.message, err.hint, headers) from None
