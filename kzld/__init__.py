@@ -49,13 +49,17 @@ def load(paths: Paths = None, *, prepare_store: bool = False) -> KGraph:
 
 
 def load_rdflib(paths: Paths = None) -> rdflib.Graph:
-    """The same graph as ``load`` (same files, same checks), as an rdflib Graph: literals
-    keep their authored lexical form, blank nodes are kzld's skolem IRIs."""
+    """The same graph as ``load`` (same files, same checks) as an rdflib Graph, backed by
+    its pyoxigraph Store through oxrdflib: nothing is copied, and ``graph.query()`` runs
+    on Oxigraph. Literals are the store's, as in kzld's SPARQL answers: a number in
+    canonical form ("01"^^xsd:integer reads as 1; ``load().triples`` keep the authored
+    form). Blank nodes are kzld's skolem IRIs."""
+    from oxrdflib.store import OxigraphStore
     from rdflib import Graph
+    from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 
-    from kzld.validating.rdflib_terms import to_rdflib
-
-    return to_rdflib(load(paths).triples, unskolemise=False, graph=Graph())
+    store = OxigraphStore(store=load(paths, prepare_store=True).store())
+    return Graph(store=store, identifier=DATASET_DEFAULT_GRAPH_ID)
 
 
 def validate(
