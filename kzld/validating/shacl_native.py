@@ -172,7 +172,7 @@ class _Engine:
         s = self.shapes
         path = s.one(shape, "path")
         values = self.reader.value_map(shape, focus, spec)
-        result = _result_maker(s, shape)
+        result = _result_maker(s, shape, path)
         for name in sorted({p for p in s.out.get(shape, {}) if p.startswith(SH)}):
             local = name[len(SH) :]
             if local in _SETTINGS:
@@ -195,7 +195,7 @@ class _Engine:
                 yield from self._validate(prop, nested, None)
 
 
-def _result_maker(s: ShapesGraph, shape):
+def _result_maker(s: ShapesGraph, shape, path):
     """A function that writes the shape's results as tuples, with the shape's severity,
     path and message unless the result brings its own (a SPARQL row may)."""
     severity = s.one(shape, "severity")
@@ -207,7 +207,6 @@ def _result_maker(s: ShapesGraph, shape):
         severity = str(severity)  # a severity of the shapes' own, written as its IRI
     message = s.one(shape, "message")
     message = message.value if message is not None else None
-    path = s.one(shape, "path")
     path_text = finding_path(s, path) if path is not None else None
 
     def result(f, value, component, row_path=None, text=None):
