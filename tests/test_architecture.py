@@ -154,6 +154,33 @@ def test_no_class_or_function_is_over_the_limit():
     assert too_long(PACKAGE) == []
 
 
+def namespace_literals(root: Path, namespaces: set[str]) -> list[str]:
+    """String literals outside the vocabulary module that spell out a namespace or an
+    IRI in one (also inside <...>): those belong in kzld/vocabulary.py."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        if path.name == "vocabulary.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                text = node.value
+                if any(text.startswith(ns) or f"<{ns}" in text for ns in namespaces):
+                    found.append(f"{path.relative_to(root.parent)}:{node.lineno} {text[:60]!r}")
+    return found
+
+
+def test_namespaces_are_spelt_out_only_in_the_vocabulary_module(tmp_path: Path):
+    from kzld.vocabulary import PREFIXES
+
+    namespaces = set(PREFIXES.values())
+    assert namespace_literals(PACKAGE, namespaces) == []
+    (tmp_path / "kzld").mkdir()
+    (tmp_path / "kzld" / "stray.py").write_text(
+        'A = "http://www.w3.org/2002/07/owl#Class"\nB = f"<http://purl.org/dc/terms/date> {1}"\n'
+    )
+    assert len(namespace_literals(tmp_path / "kzld", namespaces)) == 2
+
+
 def test_the_length_check_finds_a_long_method_and_its_class(tmp_path: Path):
     body = "".join(f"        x{i} = {i}\n" for i in range(LONGEST))
     (tmp_path / "kzld").mkdir()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -39,3 +39,9 @@ def source_file(graph: KGraph, focus: ox.Term) -> str | None:
         return str(Path(origin).resolve().relative_to(Path.cwd()))
     except ValueError:
         return str(origin)
+
+
+def finding_order(finding: Finding) -> tuple[str, ...]:
+    """Sort key of findings: a missing path or value sorts first (None and str do not
+    compare)."""
+    return tuple("" if part is None else part for part in astuple(finding))

@@ -21,11 +21,10 @@ This module walks the shapes and reports; the parts live beside it:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import astuple
 
 from kzld.errors import InputError
 from kzld.loading.graph import KGraph
-from kzld.validating.findings import Finding, source_file
+from kzld.validating.findings import Finding, finding_order, source_file
 from kzld.validating.shacl_core import core_checks
 from kzld.validating.shacl_literals import AsWritten
 from kzld.validating.shacl_paths import finding_path
@@ -154,7 +153,7 @@ class _Engine:
                         findings.add(_finding(self.data, *result))
         finally:
             self.sparql.close()
-        return sorted(findings, key=_order)
+        return sorted(findings, key=finding_order)
 
     def conforms(self, node, shape) -> bool:
         """Whether one node conforms to a shape (for sh:node, sh:or, sh:not and the like)."""
@@ -234,7 +233,3 @@ def _finding(data: KGraph, shape, severity, focus, path, value, component, messa
         constraint="<" + component + ">",
         source_file=source_file(data, focus),
     )
-
-
-def _order(finding: Finding) -> tuple:
-    return tuple("" if part is None else part for part in astuple(finding))

@@ -13,7 +13,7 @@ from collections import defaultdict
 import pyoxigraph as ox
 
 from kzld.loading.graph import KGraph
-from kzld.vocabulary import RDF, RDFS, SH, XSD
+from kzld.vocabulary import OWL, RDF, RDFS, SH, XSD
 
 TYPE = ox.NamedNode(RDF + "type")
 FIRST = ox.NamedNode(RDF + "first")
@@ -21,7 +21,7 @@ REST = ox.NamedNode(RDF + "rest")
 NIL = ox.NamedNode(RDF + "nil")
 TRUE = ox.Literal("true", datatype=ox.NamedNode(XSD + "boolean"))
 DATA = ox.DefaultGraph()  # the data; the shapes join it as a named graph for $shapesGraph
-CLASSES = {RDFS + "Class", "http://www.w3.org/2002/07/owl#Class"}  # implicit class targets
+CLASSES = {RDFS + "Class", OWL + "Class"}  # implicit class targets
 
 TARGETS = ("targetClass", "targetNode", "targetSubjectsOf", "targetObjectsOf")
 

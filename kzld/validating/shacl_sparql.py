@@ -20,9 +20,9 @@ from kzld.validating.shacl_paths import sparql_path
 from kzld.validating.shacl_queries import Query, compile_query, fill_message
 from kzld.validating.shacl_shapes import TRUE, TYPE, ShapesGraph, local_name, sh
 from kzld.validating.shacl_values import DataReader
-from kzld.vocabulary import SH
+from kzld.vocabulary import OWL, SH
 
-_IMPORTS = "http://www.w3.org/2002/07/owl#imports"
+_IMPORTS = OWL + "imports"
 _SHAPES_GRAPH = ox.NamedNode("urn:kzld:shapes-graph")
 
 

@@ -6,53 +6,45 @@ import functools
 import hashlib
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, astuple, dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
 
 from kzld.errors import CheckFailed, InputError, UsageError
-from kzld.loading.graph import GENID, KGraph, load_graph, merge_graphs
+from kzld.loading.graph import KGraph, load_graph, merge_graphs
 from kzld.loading.resources import bundled
-from kzld.validating.findings import Finding, parse_term, source_file
+from kzld.validating.findings import Finding, finding_order, parse_term, source_file
 from kzld.validating.rdflib_terms import from_rdflib, nt, to_rdflib
+from kzld.vocabulary import (
+    DCTERMS,
+    GENID,
+    ORG,
+    OWL,
+    PROV,
+    RDF,
+    RDFS,
+    SCHEMA,
+    SH,
+    SKOS,
+    XSD,
+    prefixes,
+)
 from kzld.vocabulary import ONTOLOGY as KZLD_ONTOLOGY
-from kzld.vocabulary import SH
 
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-RDF_FIRST = "http://www.w3.org/1999/02/22-rdf-syntax-ns#first"
-RDF_REST = "http://www.w3.org/1999/02/22-rdf-syntax-ns#rest"
-RDFS_SUBCLASS = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
-OWL_ONTOLOGY = "http://www.w3.org/2002/07/owl#Ontology"
+RDF_TYPE = RDF + "type"
+RDF_FIRST = RDF + "first"
+RDF_REST = RDF + "rest"
+RDFS_SUBCLASS = RDFS + "subClassOf"
+OWL_ONTOLOGY = OWL + "Ontology"
 
 SEVERITIES = ("Violation", "Warning", "Info")
 
 # Terms from these vocabularies need no declaration in the kzld ontology.
-STANDARD_NAMESPACES = (
-    "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
-    "http://www.w3.org/2000/01/rdf-schema#",
-    "http://www.w3.org/2002/07/owl#",
-    "http://www.w3.org/2001/XMLSchema#",
-    "http://www.w3.org/2004/02/skos/core#",
-    "http://purl.org/dc/terms/",
-    "https://schema.org/",
-    "http://www.w3.org/ns/prov#",
-    "http://www.w3.org/ns/org#",
-)
+STANDARD_NAMESPACES = (RDF, RDFS, OWL, XSD, SKOS, DCTERMS, SCHEMA, PROV, ORG)
 
 # Short names in the text report; the Turtle and JSON reports keep full IRIs.
-PREFIXES = {
-    "kz": "https://w3id.org/kzld/ontology#",
-    "ksh": "https://w3id.org/kzld/shapes#",
-    "sh": SH,
-    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
-    "skos": "http://www.w3.org/2004/02/skos/core#",
-    "dcterms": "http://purl.org/dc/terms/",
-    "xsd": "http://www.w3.org/2001/XMLSchema#",
-    "wd": "http://www.wikidata.org/entity/",
-    "genid": GENID,
-    "id": "https://w3id.org/kzld/id/",
-}
+PREFIXES = dict(prefixes("kz", "ksh", "sh", "rdfs", "skos", "dcterms", "xsd", "wd", "genid", "id"))
 
 
 @dataclass(frozen=True)
@@ -159,8 +151,8 @@ class Report:
         return text if text.endswith("\n") else text + "\n"
 
 
-_XSD_BOOLEAN = ox.NamedNode("http://www.w3.org/2001/XMLSchema#boolean")
-_DCTERMS_SOURCE = ox.NamedNode("http://purl.org/dc/terms/source")
+_XSD_BOOLEAN = ox.NamedNode(XSD + "boolean")
+_DCTERMS_SOURCE = ox.NamedNode(DCTERMS + "source")
 
 
 def _sh(local: str) -> ox.NamedNode:
@@ -347,12 +339,10 @@ def _declared_terms(data: KGraph) -> set[str]:
             declared.add(t.predicate.value)
             if t.predicate.value == RDF_TYPE and isinstance(t.object, ox.NamedNode):
                 declared.add(t.object.value)
-                if t.object.value.startswith(
-                    "http://www.w3.org/2002/07/owl#"
-                ) or t.object.value in (
-                    "http://www.w3.org/2000/01/rdf-schema#Class",
-                    "http://www.w3.org/1999/02/22-rdf-syntax-ns#Property",
-                    "http://www.w3.org/2000/01/rdf-schema#Datatype",
+                if t.object.value.startswith(OWL) or t.object.value in (
+                    RDFS + "Class",
+                    RDF + "Property",
+                    RDFS + "Datatype",
                 ):
                     if isinstance(t.subject, ox.NamedNode):
                         declared.add(t.subject.value)
@@ -466,12 +456,7 @@ def validate_shacl(
     run = ENGINES.get(engine)
     if run is None:
         raise UsageError(f"unknown validation engine {engine!r}", hint="use " + ", ".join(ENGINES))
-    return Report(findings=tuple(sorted(run(data, shapes), key=_order)), fail_on=fail_on)
-
-
-def _order(finding: Finding) -> tuple[str, ...]:
-    """Sort key: a missing path or value sorts first (None and str do not compare)."""
-    return tuple("" if part is None else part for part in astuple(finding))
+    return Report(findings=tuple(sorted(run(data, shapes), key=finding_order)), fail_on=fail_on)
 
 
 def _has_ontology(graph: KGraph) -> bool:

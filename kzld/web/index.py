@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 
 from kzld.loading.graph import KGraph
-from kzld.vocabulary import DCTERMS, GENID, KZ, OWL, PROV, RDF, RDFS, SCHEMA, SKOS, WD, XSD
+from kzld.vocabulary import DCTERMS, GENID, KZ, ORG, OWL, PROV, RDF, RDFS, SCHEMA, SKOS, WD, XSD
 from kzld.vocabulary import ID as ID_BASE
 
 RDF_TYPE = ox.NamedNode(RDF + "type")
@@ -26,7 +26,7 @@ PREFIXES = {
     "dcterms": DCTERMS,
     "schema": SCHEMA,
     "wd": WD,
-    "org": "http://www.w3.org/ns/org#",
+    "org": ORG,
     "prov": PROV,
     **{kind: f"{ID_BASE}{kind}/" for kind in ("person", "organisation", "post", "tenure")},
     **{kind: f"{ID_BASE}{kind}/" for kind in ("event", "source", "place", "rank", "conflict")},

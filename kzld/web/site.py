@@ -19,7 +19,7 @@ import pyoxigraph as ox
 from kzld.errors import OutputError
 from kzld.loading.formats import FORMATS
 from kzld.loading.graph import GENID, KGraph
-from kzld.vocabulary import DCTERMS, KZ, OWL, RDFS, SKOS, XSD
+from kzld.vocabulary import DCTERMS, KZ, OWL, PROV, RDF, RDFS, SCHEMA, SKOS, XSD
 from kzld.vocabulary import ID as ID_BASE
 from kzld.vocabulary import ONTOLOGY as ONTOLOGY_IRI
 from kzld.web.index import (
@@ -202,10 +202,10 @@ def _referrers(index: Index, subject: ox.NamedNode) -> list[tuple[ox.NamedNode, 
 
 # Labels for the terms of other vocabularies the data uses, where the ontology gives none.
 _TERM_LABELS = {
-    "https://schema.org/description": "description",
-    "https://schema.org/name": "name",
-    "https://schema.org/birthDate": "birth date",
-    "https://schema.org/url": "web address",
+    SCHEMA + "description": "description",
+    SCHEMA + "name": "name",
+    SCHEMA + "birthDate": "birth date",
+    SCHEMA + "url": "web address",
     RDFS + "comment": "comment",
     RDFS + "seeAlso": "see also",
     SKOS + "definition": "definition",
@@ -222,7 +222,7 @@ _TERM_LABELS = {
     DCTERMS + "creator": "author",
     DCTERMS + "source": "source",
     DCTERMS + "license": "licence",
-    "http://www.w3.org/ns/prov#wasDerivedFrom": "derived from",
+    PROV + "wasDerivedFrom": "derived from",
 }
 
 
@@ -420,7 +420,7 @@ def ontology_html(index: Index, home: str) -> str:
         OWL + "ObjectProperty",
         OWL + "DatatypeProperty",
         OWL + "AnnotationProperty",
-        "http://www.w3.org/1999/02/22-rdf-syntax-ns#Property",
+        RDF + "Property",
     }
     for term in terms:
         kinds = {t.value for t in index.types(term)}
@@ -492,7 +492,7 @@ def _ontology_value(index: Index, value: object, link: Link) -> str:
 
 def _list_members(index: Index, node: ox.NamedNode) -> list:
     """Members of an owl:unionOf list held by a (skolemised) class expression."""
-    rdf = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+    rdf = RDF
     lists = index.values(node, ox.NamedNode(OWL + "unionOf"))
     members = []
     cell = lists[0] if lists else None

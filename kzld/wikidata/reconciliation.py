@@ -33,7 +33,7 @@ import pyoxigraph as ox
 from kzld.errors import UsageError
 from kzld.loading.graph import KGraph, parse_file
 from kzld.querying.queries import where_opening
-from kzld.vocabulary import ID, OWL, XSD
+from kzld.vocabulary import DCTERMS, ID, OWL, WIKIBASE, XSD
 from kzld.wikidata.export import (
     KZ,
     PREFIXES,
@@ -50,7 +50,7 @@ from kzld.wikidata.export import (
 DEFAULT_ENDPOINT = "https://query.wikidata.org/sparql"
 LANGUAGES = ("en", "ru", "kk")
 KINDS = ("person", "organisation", "post")
-DEPRECATED = "http://wikiba.se/ontology#DeprecatedRank"
+DEPRECATED = WIKIBASE + "DeprecatedRank"
 CHUNK = 50  # items per context request: short enough for a GET, few enough requests
 
 Select = Callable[..., dict]
@@ -270,22 +270,21 @@ def _decision_text(d: Decision) -> str:
         d.when.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         datatype=ox.NamedNode(XSD + "dateTime"),
     )
-    owl = OWL
     lines = [
         f"\n{entity} {link} {item} .",
-        f"[] a <{owl}Axiom> ;",
-        f"    <{owl}annotatedSource> {entity} ;",
-        f"    <{owl}annotatedProperty> {link} ;",
-        f"    <{owl}annotatedTarget> {item} ;",
-        f"    <http://purl.org/dc/terms/creator> {ox.Literal(d.by.strip())} ;",
+        f"[] a <{OWL}Axiom> ;",
+        f"    <{OWL}annotatedSource> {entity} ;",
+        f"    <{OWL}annotatedProperty> {link} ;",
+        f"    <{OWL}annotatedTarget> {item} ;",
+        f"    <{DCTERMS}creator> {ox.Literal(d.by.strip())} ;",
     ]
     if d.score is not None:
         confidence = ox.Literal(
             f"{d.score / 100:.2f}",
-            datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#decimal"),
+            datatype=ox.NamedNode(XSD + "decimal"),
         )
         lines.append(f"    <https://w3id.org/sssom/confidence> {confidence} ;")
-    lines.append(f"    <http://purl.org/dc/terms/date> {when} .")
+    lines.append(f"    <{DCTERMS}date> {when} .")
     return "\n".join(lines) + "\n"
 
 
