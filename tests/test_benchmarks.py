@@ -116,3 +116,25 @@ def test_the_parts_script_prints_a_row_per_part(tmp_path):
     assert done.returncode == 0, done.stderr
     for part in ("joins (counted)", "+ rows decoded", "+ GROUP BY, aggregates (whole query)"):
         assert re.search(rf"^\| {re.escape(part)}.* \| [0-9.]+ \| 1\.00 \|$", done.stdout, re.M)
+
+
+@pytest.mark.parametrize("step", ["successors after load", "dumps (load + write)"])
+def test_the_growth_check_measures_one_step_on_both_sizes_in_turn(synthetic, tmp_path, step):
+    """The in-process growth check times the step on each size, runs interleaved."""
+    import json
+
+    sys.path.insert(0, str(BENCH))
+    try:
+        from run import GROWTH
+    finally:
+        sys.path.remove(str(BENCH))
+    small = generate(1500, tmp_path / "small")
+    query = ROOT / "queries" / "successors.rq"
+    done = subprocess.run(
+        [sys.executable, "-c", GROWTH, str(query), "2", step, str(small), str(synthetic)],
+        capture_output=True, text=True, timeout=600, check=True,
+    )  # fmt: skip
+    by_size = json.loads(done.stdout.strip().splitlines()[-1])
+    per_run = 5 if step.startswith("successors") else 1
+    assert sorted(by_size) == ["0", "1"]
+    assert all(len(times) == 2 * per_run and min(times) > 0 for times in by_size.values())
