@@ -108,13 +108,13 @@ def query(
     the bundled data) or on a SPARQL 1.1 ``endpoint`` (``named_graph`` is sent as its
     default-graph-uri), its parameters given by name (``from_`` for ``from``). One dict a
     row, column -> pyoxigraph term (None where unbound), sorted as the query's header says."""
-    import difflib
-
     from kzld.errors import UsageError
     from kzld.querying import queries
 
     catalogue = queries.catalogue()
     if name not in catalogue:
+        import difflib
+
         close = difflib.get_close_matches(name, list(catalogue), n=3)
         raise UsageError(
             f"no canned query named {name!r}",

@@ -341,3 +341,17 @@ def test_a_store_that_keeps_fewer_triples_is_not_loaded(basic_store, tmp_path):
 def test_credentials_never_show_their_password():
     shown = repr(endpoints.Credentials("reader", "hunter2", "the environment"))
     assert "hunter2" not in shown and "reader" in shown
+
+
+def test_remote_queries_from_several_threads_each_get_their_rows(oxigraph, loaded):
+    """urllib's opener is the process's: queries from threads take turns with it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import kzld as api
+
+    def ask(_):
+        return api.select("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }", endpoint=oxigraph + "/query")
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(ask, range(8)))
+    assert len({str(a[0]["n"]) for a in answers}) == 1 and int(answers[0][0]["n"].value) > 1000

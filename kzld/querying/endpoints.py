@@ -21,6 +21,7 @@ import os
 import re
 import socket
 import ssl
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -375,13 +376,18 @@ def _opener_for(endpoint: str) -> Iterator[None]:
     """urllib's opener for the length of one query: redirects on the same host only.
 
     SPARQLWrapper opens URLs with urllib.request.urlopen, which uses the installed opener;
-    it has no hook of its own for redirects, so this one is installed and put back after."""
-    previous = getattr(urllib.request, "_opener", None)
-    urllib.request.install_opener(urllib.request.build_opener(_SameHostRedirects(endpoint)))
-    try:
-        yield
-    finally:
-        urllib.request.install_opener(previous)
+    it has no hook of its own for redirects, so this one is installed and put back after.
+    The opener is the process's: remote queries from several threads take turns."""
+    with _OPENER_TURN:
+        previous = getattr(urllib.request, "_opener", None)
+        urllib.request.install_opener(urllib.request.build_opener(_SameHostRedirects(endpoint)))
+        try:
+            yield
+        finally:
+            urllib.request.install_opener(previous)
+
+
+_OPENER_TURN = threading.Lock()
 
 
 class _SameHostRedirects(urllib.request.HTTPRedirectHandler):
