@@ -390,7 +390,7 @@ def targets(bench: Bench, sizes: dict[str, int]) -> list[tuple[str, str, bool | 
     if "1m" in sizes and "100k" in sizes:
         for step in STEPS_GROWING:
             small, large = bench.growth.get(step, ([], []))
-            label = f"100k -> 1M: {step} grows at most linearly (one process, interleaved)"
+            label = f"100k -> 1M: {step} grows at most linearly (own process, interleaved)"
             if not (small and large):
                 checks.append((label, "not measured", None))
                 continue
@@ -489,7 +489,8 @@ def main() -> int:
     by_name = {d.name: d for d in datasets}
     if "100k" in by_name and "1m" in by_name:
         print(
-            f"[growth] 100k and 1m interleaved in one process, {args.growth_runs} runs", flush=True
+            f"[growth] 100k and 1m interleaved, one process a step, {args.growth_runs} runs",
+            flush=True,
         )
         bench.measure_growth(by_name["100k"], by_name["1m"], args.growth_runs)
 
