@@ -768,12 +768,7 @@ def _lanes_taken(quick: float, long_lanes: int) -> QueryFailed:
 
 
 def _past_deadline(timeout: float) -> QueryFailed:
-    return QueryFailed(
-        503,
-        f"the query ran past the {timeout:g} s time limit; it was stopped "
-        "(its worker process killed)",
-        hint="narrow the query or add a LIMIT",
-    )
+    return _too_big(f"ran past the {timeout:g} s time limit", "killed")
 
 
 def _failure(header: dict, memory: int) -> QueryFailed:
@@ -786,10 +781,13 @@ def _failure(header: dict, memory: int) -> QueryFailed:
 
 
 def _memory_failure(memory: int) -> QueryFailed:
+    return _too_big(f"needed more than the {memory >> 20} MiB memory allowed to one query", "ended")
+
+
+def _too_big(what: str, worker: str) -> QueryFailed:
     return QueryFailed(
         503,
-        f"the query needed more than the {memory >> 20} MiB memory allowed to one query; "
-        "it was stopped (its worker process ended)",
+        f"the query {what}; it was stopped (its worker process {worker})",
         hint="narrow the query or add a LIMIT",
     )
 
