@@ -108,22 +108,12 @@ def query(
     the bundled data) or on a SPARQL 1.1 ``endpoint`` (``named_graph`` is sent as its
     default-graph-uri), its parameters given by name (``from_`` for ``from``). One dict a
     row, column -> pyoxigraph term (None where unbound), sorted as the query's header says."""
-    from kzld.errors import UsageError
     from kzld.querying import queries
 
-    catalogue = queries.catalogue()
-    if name not in catalogue:
-        import difflib
-
-        close = difflib.get_close_matches(name, list(catalogue), n=3)
-        raise UsageError(
-            f"no canned query named {name!r}",
-            hint=("did you mean: " + ", ".join(close) + "? " if close else "")
-            + "list them with: kzld query",
-        )
+    canned = queries.canned(name)  # an unknown name fails before any data is read
     given = {key.rstrip("_"): value for key, value in params.items()}
     engine = _engine(graph, endpoint, named_graph, timeout)
-    return queries.Rows(queries.run_canned(catalogue[name], engine, given))
+    return queries.Rows(queries.run_canned(canned, engine, given))
 
 
 def select(

@@ -29,6 +29,14 @@ def test_an_unknown_query_name(kzld):
     assert "did you mean: successors" in result.stderr
 
 
+def test_an_unknown_query_name_fails_before_the_data_is_read(kzld, tmp_path):
+    broken = tmp_path / "broken.ttl"
+    broken.write_text("<a> <b> .\n", encoding="utf-8")
+    result = kzld("query", "sucessors", "--data", broken)
+    assert result.exit_code == 2
+    assert "no canned query named 'sucessors'" in result.stderr
+
+
 def test_csv_rows_and_column_order(kzld):
     result = kzld("query", "successors", "--post", "defence minister", "--format", "csv")
     assert result.exit_code == 0, result.stderr

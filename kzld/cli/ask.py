@@ -147,6 +147,7 @@ def query(
         queries.check_read_only(text, str(file))  # before any data is read or host reached
         rows = kzld.select(text, _local_graph(endpoint, data), origin=str(file), **where)
     else:
+        queries.canned(name)  # before the data is read: a misspelt name fails at once
         rows = kzld.query(name, _local_graph(endpoint, data), **where, **given)
     typer.echo(tables.render(rows.results, format.value, _terminal_width()), nl=False)
 

@@ -99,6 +99,20 @@ def catalogue(folder: Path | None = None) -> dict[str, CannedQuery]:
     return found
 
 
+def canned(name: str) -> CannedQuery:
+    """The bundled canned query of that name; an unknown name is a usage error that names
+    the closest ones."""
+    found = catalogue()
+    if name not in found:
+        close = difflib.get_close_matches(name, list(found), n=3)
+        raise UsageError(
+            f"no canned query named {name!r}",
+            hint=("did you mean: " + ", ".join(close) + "? " if close else "")
+            + "list them with: kzld query",
+        )
+    return found[name]
+
+
 def read_query(path: Path) -> CannedQuery:
     """Read one .rq file and its header."""
     text = path.read_text(encoding="utf-8")
