@@ -23,6 +23,7 @@ REQUIRED = {
     "events",
     "conflicts",
     "sources",
+    "figures",
 }
 # The canned queries and kzld's own lookups (other folders belong to other commands).
 ALL_RQ = sorted(bundled("queries").glob("*.rq")) + sorted(bundled("queries").glob("lookup/*.rq"))
@@ -399,3 +400,42 @@ def test_timeline_rows_from_a_fixture():
         ("2021-03-02", "arrest or detention", "Aigerim Test arrested", "concerned"),
         ("", "in office (undated)", "Keeper", "holder"),
     ]
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def test_figures_give_each_number_with_its_bound_unit_and_source(engine):
+    found = {
+        (r["about"], r["figure"], r["bound"], r["value"], r["unit"], r["sources"])
+        for r in rows(engine, "figures")
+    }
+    assert (
+        "CSTO deployment to Kazakhstan",
+        "troop count",
+        "exactly",
+        "2000",
+        "",
+        "euronews-2022-01-19",
+    ) in found
+    sentence = "Murat Bektanov sentenced to 12 years in prison"
+    assert any(f[:5] == (sentence, "prison term", "exactly", "12", "year") for f in found)
+
+
+def test_a_disputed_figure_is_one_row_per_claim_with_that_claims_source(engine):
+    depot = [r for r in rows(engine, "figures") if r["about"].startswith("Explosions at the arms")]
+    by_value = {r["value"]: r["sources"] for r in depot if r["figure"] == "killed"}
+    assert by_value == {
+        "12": "the-diplomat-2023-03",
+        "15": "astana-times-2021-09",
+        "17": "liter-kz-1650463462",
+    }
+
+
+def test_figures_for_one_person_cover_their_events_and_tenures(engine):
+    about = {r["about"] for r in rows(engine, "figures", person="Nursultan Nazarbayev")}
+    assert about == {
+        "Nazarbayev's video denying tensions among the elites",
+        "tenure/nursultan-nazarbayev--president-of-kazakhstan",
+    }
+    assert all("Bektanov" in r["about"] for r in rows(engine, "figures", person="murat-bektanov"))
