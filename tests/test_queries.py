@@ -211,6 +211,7 @@ def test_prosecutions_of_bektanov(engine):
     assert all(r["sources"] for r in found)
     (sentence,) = [r for r in found if r["what"] == "sentence"]
     assert sentence["date"] == "2023-02-24"
+    assert sentence["announced"] == "2023-03-09"  # made public two weeks later
     assert "12 years" in sentence["penalty"]
     assert "military court" in sentence["court"].lower()
     dated = [r["date"] for r in found if r["date"]]
