@@ -336,7 +336,9 @@ def test_a_dump_that_does_not_read_back_is_never_published(kzld, tmp_path, monke
     out = tmp_path / "public"
     write_turtle = publication.write_turtle
     # A writer that loses the last statement: the build's own read-back must catch it.
-    monkeypatch.setattr(publication, "write_turtle", lambda lines: write_turtle(lines[:-1]))
+    monkeypatch.setattr(
+        publication, "write_turtle", lambda lines, _joined=None: write_turtle(lines[:-1])
+    )
     done = kzld("build", "--out", out)
     assert done.exit_code == 5
     assert "does not read back" in done.stderr

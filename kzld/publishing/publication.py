@@ -122,7 +122,7 @@ def write_ntriples(lines: Sequence[bytes]) -> bytes:
     return b"\n".join([*lines, b""])
 
 
-def write_turtle(lines: Sequence[bytes]) -> bytes:
+def write_turtle(lines: Sequence[bytes], ntriples: bytes | None = None) -> bytes:
     """Turtle from statements in dump order, by pyoxigraph's serializer: the prefixes of
     the fixed table that the statements use, one block per subject, rdf:type first as "a".
 
@@ -131,9 +131,16 @@ def write_turtle(lines: Sequence[bytes]) -> bytes:
     (and serd and Oxigraph before their fixes) cannot read those, so its IRIs are written
     whole. A number whose authored form is not canonical (01, +1, .5, any double) would be
     written bare, and rdflib rewrites a bare number (01 reads as 1): such statements
-    follow the blocks as N-Triples lines, which keep the form as authored."""
-    blocks, authored_numbers = _split_authored_numbers(lines)
-    ntriples = write_ntriples(blocks)
+    follow the blocks as N-Triples lines, which keep the form as authored.
+
+    ntriples: the statements already joined (write_ntriples(lines)), not joined again."""
+    ntriples = ntriples if ntriples is not None else write_ntriples(lines)
+    if any(ending + b"\n" in ntriples for ending in _NUMBER_ENDINGS):
+        blocks, authored_numbers = _split_authored_numbers(lines)
+        if authored_numbers:
+            ntriples = write_ntriples(blocks)
+    else:
+        authored_numbers = []
     # A namespace occurs only after "<" in N-Triples; a literal that quotes one merely
     # declares a prefix the document does not need.
     prefixes = {name: iri for name, iri in TURTLE_PREFIXES if b"<" + iri.encode() in ntriples}
@@ -254,14 +261,16 @@ def _publish_loaded(
     ordered = {"all": dump_order(everything), "ontology": dump_order(ontology_lines)}
     # Dropping the ontology's statements leaves the rest in dump order.
     ordered["data"] = [line for line in ordered["all"] if line not in in_ontology]
-    bodies = _turtle_and_jsonld(parts, ordered, context)
+    bodies = _jsonld_dumps(parts, context)
     contents: dict[str, bytes] = {}
     files: list[PublishedFile] = []
     for part, stem in PARTS:
         lines = parts[part]
         ntriples = write_ntriples(lines)
-        # What the Turtle and JSON-LD dumps read back as when read in the order written.
-        in_dump_order = write_ntriples(ordered.pop(part))
+        # What the Turtle and JSON-LD dumps read back as when read in the order written,
+        # and the text the Turtle is written from.
+        in_dump_order = write_ntriples(ordered[part])
+        bodies[(part, TURTLE)] = write_turtle(ordered.pop(part), in_dump_order)
         for fmt in FORMATS:
             name = stem + fmt.extension
             step(f"reading back {name}")
@@ -285,13 +294,13 @@ def _publish_loaded(
     return Publication(out=out, files=files, triples=len(everything))
 
 
-def _turtle_and_jsonld(
-    parts: dict[str, list[bytes]], ordered: dict[str, list[bytes]], context: dict
+def _jsonld_dumps(
+    parts: dict[str, list[bytes]], context: dict
 ) -> dict[tuple[str, RdfFormat], bytes]:
-    """The Turtle and JSON-LD dump of each part. The whole graph's JSON-LD is the data and
-    ontology parts' nodes side by side: only a subject both parts describe is written
-    again, from all its statements."""
-    bodies = {(part, TURTLE): write_turtle(lines) for part, lines in ordered.items()}
+    """The JSON-LD dump of each part. The whole graph's is the data and ontology parts'
+    nodes side by side: only a subject both parts describe is written again, from all its
+    statements."""
+    bodies: dict[tuple[str, RdfFormat], bytes] = {}
     everything = parts["all"]
 
     def about(subject: bytes) -> list[bytes]:
