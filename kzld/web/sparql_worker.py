@@ -178,19 +178,20 @@ def _answer(store: ox.Store, request: dict, sock: socket.socket, prefixes: dict)
         out.flush()
         return
     if isinstance(result, ox.QueryBoolean):
-        media = media_for.get("boolean")
-        if media is None:
-            out.header({"status": 406, "kind": "boolean"})
-            out.flush()
-            return
+        kind = "boolean"
+    elif isinstance(result, ox.QuerySolutions):
+        kind = "solutions"
+    else:
+        kind = "graph"
+    media = media_for.get(kind)
+    if media is None:
+        out.header({"status": 406, "kind": kind})
+        out.flush()
+        return
+    if kind == "boolean":
         out.header({"status": 200, "media": media, "truncated": False, "rows": 1})
         result.serialize(out, format=_RESULT_FORMATS[media])
-    elif isinstance(result, ox.QuerySolutions):
-        media = media_for.get("solutions")
-        if media is None:
-            out.header({"status": 406, "kind": "solutions"})
-            out.flush()
-            return
+    elif kind == "solutions":
         rows = _Rows(cap)
         with contextlib.suppress(_Rows.Full):
             result.serialize(rows, format=ox.QueryResultsFormat.TSV)
@@ -208,11 +209,6 @@ def _answer(store: ox.Store, request: dict, sock: socket.socket, prefixes: dict)
             else:
                 parsed.serialize(out, format=_RESULT_FORMATS[media])
     else:
-        media = media_for.get("graph")
-        if media is None:
-            out.header({"status": 406, "kind": "graph"})
-            out.flush()
-            return
         triples: list[ox.Triple] = []
         truncated = False
         for triple in result:
