@@ -3,10 +3,15 @@
 The query is cut into cumulative parts, each a valid query derived from queries/successors.rq:
 its joins only (counted, nothing decoded), the joins' rows (every variable decoded), then
 the whole query: the GROUP BY with its aggregates (the rows are ordered by kzld, after the
-query, as the header's `order:` says). Each part runs
-on the same pyoxigraph store, the parts taking turns so that a drift in the machine's speed
-touches every part alike. Printed: microseconds per triple (medians) at each size, and
-the growth of that cost from the smallest size to the largest.
+query, as the header's `order:` says). Every size has its pyoxigraph store in the one
+process, and the sizes and parts take turns, run after run, so that a drift in the
+machine's speed touches every part and size alike. Printed: microseconds per triple
+(medians) at each size, and the growth of that cost from the smallest size to the largest.
+
+A second table says whether it is the store's size or the number of rows that costs more
+than linearly: pyoxigraph's own `Store.load` (no kzld code) per triple, and the whole query
+per succession, once over every succession and once over only as many successions as the
+smallest size holds (the same work, on a store ten times larger).
 
     python benchmarks/parts.py                   # 100k and 1M, from the benchmark cache
     python benchmarks/parts.py --sizes 10k,100k --runs 3
@@ -17,6 +22,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections import defaultdict
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -34,17 +40,49 @@ def parts(text: str) -> dict[str, str]:
     }
 
 
-def measure(path: Path, queries: dict[str, str], runs: int) -> tuple[int, dict[str, float]]:
+_SUCCESSION = "  ?before kz:replacedBy ?after .\n"
+SUCCESSIONS = (
+    "PREFIX kz: <https://w3id.org/kzld/ontology#>\nSELECT (COUNT(*) AS ?n) { ?b kz:replacedBy ?a }"
+)
+
+
+def first_successions(text: str, count: int) -> str:
+    """The whole query over only `count` of the successions (whichever the store gives)."""
+    if _SUCCESSION not in text:
+        raise ValueError("successors.rq no longer starts from `?before kz:replacedBy ?after`")
+    limited = f"  {{ SELECT ?before ?after {{ ?before kz:replacedBy ?after }} LIMIT {count} }}\n"
+    return text.replace(_SUCCESSION, limited, 1)
+
+
+def timed(work, *args):
+    """Seconds work(*args) took, and what it returned."""
+    start = time.perf_counter()
+    done = work(*args)
+    return time.perf_counter() - start, done
+
+
+def load(path: Path) -> ox.Store:
     store = ox.Store()
     store.load(path=str(path), format=ox.RdfFormat.N_TRIPLES)
-    seconds: dict[str, list[float]] = {name: [] for name in queries}
-    for _ in range(runs):
-        for name, query in queries.items():
-            start = time.perf_counter()
-            for _solution in store.query(query):
-                pass
-            seconds[name].append(time.perf_counter() - start)
-    return len(store), {name: statistics.median(times) for name, times in seconds.items()}
+    return store
+
+
+def run(store: ox.Store, query: str) -> None:
+    for _solution in store.query(query):
+        pass
+
+
+def successions(store: ox.Store) -> int:
+    return int(next(iter(store.query(SUCCESSIONS)))["n"].value)
+
+
+def print_table(title: str, unit: str, rows: dict[str, dict[str, float]], sizes: list[str]) -> None:
+    columns = " | ".join(f"{size} ({unit})" for size in sizes)
+    print(f"| {title} | {columns} | growth |")
+    print("|---|" + "---:|" * (len(sizes) + 1))
+    for name, cost in rows.items():
+        cells = " | ".join(f"{cost[s]:.3f}" for s in sizes)
+        print(f"| {name} | {cells} | {cost[sizes[-1]] / cost[sizes[0]]:.2f} |")
 
 
 def main() -> None:
@@ -53,20 +91,42 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="runs of every part per size")
     parser.add_argument("--cache", type=Path, default=CACHE, help="where generated data is kept")
     args = parser.parse_args()
-    queries = parts((ROOT / "queries" / "successors.rq").read_text(encoding="utf-8"))
+    text = (ROOT / "queries" / "successors.rq").read_text(encoding="utf-8")
+    queries = parts(text)
+    whole = "+ GROUP BY, aggregates (whole query)"
     sizes = args.sizes.split(",")
-    per_triple: dict[str, dict[str, float]] = {}
-    for size in sizes:
-        triples, medians = measure(synthetic(size, SIZES[size], args.cache), queries, args.runs)
-        per_triple[size] = {name: s / triples * 1e6 for name, s in medians.items()}
-    first, last = sizes[0], sizes[-1]
-    columns = " | ".join(f"{size} (us/triple)" for size in sizes)
-    print(f"| part of successors.rq | {columns} | growth |")
-    print("|---|" + "---:|" * (len(sizes) + 1))
-    for name in queries:
-        cells = " | ".join(f"{per_triple[s][name]:.3f}" for s in sizes)
-        growth = per_triple[last][name] / per_triple[first][name]
-        print(f"| {name} | {cells} | {growth:.2f} |")
+    files = {size: synthetic(size, SIZES[size], args.cache) for size in sizes}
+    # Every size is loaded and queried in turn, run after run, so that a drift in the
+    # machine's speed touches every size alike; the last store of each size is kept.
+    stores: dict[str, ox.Store] = {}
+    seconds: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for _ in range(args.runs):
+        for size, path in files.items():
+            took, stores[size] = timed(load, path)
+            seconds["load", size].append(took)
+    held = {size: successions(store) for size, store in stores.items()}
+    few = held[sizes[0]]  # the successions the smallest size holds
+    queries["first"] = first_successions(text, few)
+    for _ in range(args.runs):
+        for name, query in queries.items():
+            for size, store in stores.items():
+                seconds[name, size].append(timed(run, store, query)[0])
+    median = {key: statistics.median(times) for key, times in seconds.items()}
+    per_triple = {
+        name: {size: median[name, size] / len(stores[size]) * 1e6 for size in sizes}
+        for name in queries
+        if name != "first"
+    }
+    loading = {size: median["load", size] / len(stores[size]) * 1e6 for size in sizes}
+    every = {size: median[whole, size] / held[size] * 1e6 for size in sizes}
+    first = {size: median["first", size] / few * 1e6 for size in sizes}
+    print_table("part of successors.rq", "us/triple", per_triple, sizes)
+    print()
+    print_table("the store's size, or the rows at once", "us", {
+        "pyoxigraph Store.load alone, per triple": loading,
+        "whole query, every succession, per succession": every,
+        f"whole query, {few} successions only, per succession": first,
+    }, sizes)  # fmt: skip
 
 
 if __name__ == "__main__":

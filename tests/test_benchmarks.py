@@ -106,6 +106,23 @@ def test_the_parts_of_successors_are_the_query_cut_short(synthetic):
     assert cut["+ GROUP BY, aggregates (whole query)"] == text
 
 
+def test_the_first_successions_are_the_whole_query_over_fewer_of_them(synthetic):
+    sys.path.insert(0, str(BENCH))
+    try:
+        from parts import first_successions, successions
+    finally:
+        sys.path.remove(str(BENCH))
+    text = (ROOT / "queries" / "successors.rq").read_text(encoding="utf-8")
+    store = load_graph([synthetic]).store()
+    every = {tuple(row) for row in store.query(text)}
+    held = successions(store)
+    assert held == len(every) > 3  # the synthetic data has one row per succession
+    few = {tuple(row) for row in store.query(first_successions(text, 3))}
+    assert len(few) == 3 and few <= every
+    with pytest.raises(ValueError, match="replacedBy"):
+        first_successions(text.replace("?before kz:replacedBy ?after .", ""), 3)
+
+
 @pytest.mark.slow
 def test_the_parts_script_prints_a_row_per_part(tmp_path):
     done = subprocess.run(
@@ -114,8 +131,17 @@ def test_the_parts_script_prints_a_row_per_part(tmp_path):
         capture_output=True, text=True, timeout=600, cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    for part in ("joins (counted)", "+ rows decoded", "+ GROUP BY, aggregates (whole query)"):
+    rows = (
+        "joins (counted)",
+        "+ rows decoded",
+        "+ GROUP BY, aggregates (whole query)",
+        "pyoxigraph Store.load alone, per triple",
+        "whole query, every succession, per succession",
+    )
+    for part in rows:
         assert re.search(rf"^\| {re.escape(part)}.* \| [0-9.]+ \| 1\.00 \|$", done.stdout, re.M)
+    only = r"^\| whole query, [1-9][0-9]* successions only, per succession \| [0-9.]+ \| 1\.00 \|$"
+    assert re.search(only, done.stdout, re.M), done.stdout
 
 
 @pytest.mark.parametrize("step", ["successors after load", "dumps (load + write)"])
