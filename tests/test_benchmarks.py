@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 import subprocess
 import sys
@@ -33,6 +34,15 @@ def generate(triples: int, out: Path) -> Path:
         check=True,
     )
     return Path(done.stdout.strip())
+
+
+def bench_module(name: str):
+    """A script of benchmarks/ imported as a module (they import each other by name)."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(BENCH))
 
 
 @pytest.fixture(scope="module")
@@ -91,11 +101,7 @@ def test_benchmark_script_runs_every_step(tmp_path):
 
 
 def test_the_parts_of_successors_are_the_query_cut_short(synthetic):
-    sys.path.insert(0, str(BENCH))
-    try:
-        from parts import parts
-    finally:
-        sys.path.remove(str(BENCH))
+    parts = bench_module("parts").parts
     text = (ROOT / "queries" / "successors.rq").read_text(encoding="utf-8")
     cut = parts(text)
     store = load_graph([synthetic]).store()
@@ -107,11 +113,8 @@ def test_the_parts_of_successors_are_the_query_cut_short(synthetic):
 
 
 def test_the_first_successions_are_the_whole_query_over_fewer_of_them(synthetic):
-    sys.path.insert(0, str(BENCH))
-    try:
-        from parts import first_successions, successions
-    finally:
-        sys.path.remove(str(BENCH))
+    first_successions = bench_module("parts").first_successions
+    successions = bench_module("parts").successions
     text = (ROOT / "queries" / "successors.rq").read_text(encoding="utf-8")
     store = load_graph([synthetic]).store()
     every = {tuple(row) for row in store.query(text)}
@@ -149,15 +152,11 @@ def test_the_growth_check_measures_one_step_on_both_sizes_in_turn(synthetic, tmp
     """The in-process growth check times the step on each size, runs interleaved."""
     import json
 
-    sys.path.insert(0, str(BENCH))
-    try:
-        from run import GROWTH
-    finally:
-        sys.path.remove(str(BENCH))
+    script = bench_module("run").GROWTH
     small = generate(1500, tmp_path / "small")
     query = ROOT / "queries" / "successors.rq"
     done = subprocess.run(
-        [sys.executable, "-c", GROWTH, str(query), "2", step, str(small), str(synthetic)],
+        [sys.executable, "-c", script, str(query), "2", step, str(small), str(synthetic)],
         capture_output=True, text=True, timeout=600, check=True,
     )  # fmt: skip
     by_size = json.loads(done.stdout.strip().splitlines()[-1])
