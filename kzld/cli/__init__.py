@@ -6,7 +6,6 @@ Each command group lives in its own module beside this one and registers itself 
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -101,38 +100,13 @@ def report_error(message: str, hint: str | None = None) -> None:
 # Values are checked where they are parsed, so a mistake is named with its option before
 # any data is read (callbacks raise kzld's own errors, which click lets through).
 
-_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
-
 
 def check_date(option: str, text: str, day_only: bool = False) -> tuple[date, date]:
     """The first and last day a YYYY, YYYY-MM or YYYY-MM-DD option value covers."""
-    import calendar
-    from datetime import date
+    from kzld.dates import parse_date
 
-    from kzld.errors import UsageError
-
-    wanted = "YYYY-MM-DD, e.g. 2026-11-22" if day_only else "YYYY, YYYY-MM or YYYY-MM-DD"
-    match = _DATE.fullmatch(text.strip())
-    if not match or (day_only and not match.group(3)):
-        raise UsageError(f"{option}: not a date: {text!r}", hint=f"write {wanted}")
-    year, month, day = (int(g) if g else None for g in match.groups())
-    if month is not None and not 1 <= month <= 12:
-        raise UsageError(
-            f"{option}: not a date: {text!r} (there is no month {month})", hint=f"write {wanted}"
-        )
-    try:
-        first = date(year, month or 1, day or 1)
-    except ValueError:
-        raise UsageError(
-            f"{option}: not a date: {text!r} "
-            f"({calendar.month_name[month]} {year} has {calendar.monthrange(year, month)[1]} days)",
-            hint=f"write {wanted}",
-        ) from None
-    if day is not None:
-        return first, first
-    if month is not None:
-        return first, date(year, month, calendar.monthrange(year, month)[1])
-    return first, date(year, 12, 31)
+    given = parse_date(text, option=option, day_only=day_only)
+    return given.first, given.last
 
 
 def date_value(ctx: typer.Context, param: typer.CallbackParam, value: str | None) -> str | None:

@@ -13,7 +13,6 @@ preferred, so every one is of best rank and has its truthy triple. kzld never de
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import itertools
 import re
@@ -23,6 +22,7 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
+from kzld.dates import parse_date
 from kzld.errors import UsageError
 from kzld.loading.graph import KGraph
 from kzld.vocabulary import DCTERMS, KZ, RDF, WD, prefixes
@@ -730,10 +730,4 @@ def data_date(graph: KGraph) -> Time:
 
 def parse_day(text: str) -> Time:
     """A YYYY-MM-DD option value as a day-precision time."""
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        raise UsageError(f"not a date: {text!r}", hint="write it as YYYY-MM-DD")
-    try:
-        datetime.date.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"not a day of the calendar: {text!r}", hint="write YYYY-MM-DD") from None
-    return Time(text + "T00:00:00Z", 11)
+    return Time(parse_date(text, day_only=True).text + "T00:00:00Z", 11)
