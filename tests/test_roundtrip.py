@@ -1,5 +1,6 @@
-"""Every published file re-parses to the graph it was written from, by three parsers, and
-loads into external stores."""
+"""Every published file re-parses to the graph it was written from, by four parsers (the
+JSON-LD also by PyLD, the reference JSON-LD processor's Python port), and loads into
+external stores."""
 
 from __future__ import annotations
 
@@ -59,6 +60,23 @@ def from_rdflib(term):
     raise AssertionError(f"a dump holds a blank node: {term!r}")
 
 
+def by_pyld(path: Path) -> set[str]:
+    """PyLD's reading of a JSON-LD dump, with every remote document refused: a dump must
+    carry its context inline (a reader offline, or wary of fetching, has nothing else)."""
+    import json
+
+    from pyld import jsonld
+
+    def refuse(url: str, options=None):
+        raise AssertionError(f"the dump asks for a remote document: {url}")
+
+    document = json.loads(path.read_text(encoding="utf-8"))
+    nquads = jsonld.to_rdf(document, {"format": "application/n-quads", "documentLoader": refuse})
+    quads = list(ox.parse(nquads.encode("utf-8"), format=ox.RdfFormat.N_QUADS))
+    assert all(q.graph_name == ox.DefaultGraph() for q in quads), "a dump holds a named graph"
+    return canonical(q.triple for q in quads)
+
+
 def rapper_or_skip() -> str:
     """rapper's path; CI installs raptor2-utils, so its absence there fails the test."""
     found = shutil.which("rapper")
@@ -113,6 +131,11 @@ def test_dump_reparses_with_pyoxigraph(published, expected, name):
 @pytest.mark.parametrize("name", DUMPS)
 def test_dump_reparses_with_rdflib(published, expected, name, monkeypatch):
     assert by_rdflib(published / name, monkeypatch) == expected[_stem(name)]
+
+
+@pytest.mark.parametrize("name", [n for n in DUMPS if n.endswith(".jsonld")])
+def test_jsonld_dump_reparses_with_pyld(published, expected, name):
+    assert by_pyld(published / name) == expected[_stem(name)]
 
 
 @pytest.mark.parametrize("name", [n for n in DUMPS if not n.endswith(".jsonld")])
