@@ -268,3 +268,41 @@ def test_blank_nodes_are_skolemised_identically_across_runs(tmp_path):
         outputs.add(done.stdout)
     assert len(outputs) == 1
     assert GENID in outputs.pop()
+
+
+_G = GENID
+_P = "<https://w3id.org/kzld/ontology#note>"
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        # two genid nodes pointing at each other, one triple a line
+        {"a.nt": f"<{_G}a> {_P} <{_G}b> .\n<{_G}b> {_P} <{_G}a> .\n"},
+        # the same cycle, one link in each of two files
+        {"a.nt": f"<{_G}a> {_P} <{_G}b> .\n", "b.nt": f"<{_G}b> {_P} <{_G}a> .\n"},
+        # through a blank node, whose genid only the load path gives it
+        {"a.nt": f"<{_G}a> {_P} _:b .\n_:b {_P} <{_G}a> .\n"},
+        # the second IRI spelt with an escape: its bytes do not say "genid"
+        {"a.nt": f"<{_G}a> {_P} <{_G}a> .\n".replace("genid/a> .", "\\u0067enid/a> .")},
+        # N-Triples needs no space between terms, or allows tabs
+        {"a.nt": f"<{_G}a>\t{_P}<{_G}a>.\n"},
+        # Turtle: a triple may span lines
+        {"a.ttl": f"<{_G}a>\n  {_P}\n  <{_G}a> .\n"},
+    ],
+    ids=["one-file", "two-files", "blank-node", "escaped", "no-spaces", "turtle"],
+)
+def test_a_cycle_of_genid_nodes_is_refused_however_it_is_written(tmp_path, files):
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match="refers back to itself"):
+        load_graph([tmp_path])
+
+
+def test_genid_nodes_without_a_link_between_them_load(tmp_path):
+    """The cheap check of N-Triples lines lets a dump of genid nodes through untouched."""
+    path = tmp_path / "a.nt"
+    lines = [f"<https://w3id.org/kzld/id/x> {_P} <{_G}{n}> .\n" for n in "abc"]
+    lines += [f'<{_G}{n}> {_P} "names {_G}z in a literal" .\n' for n in "abc"]
+    path.write_text("".join(lines), encoding="utf-8")
+    assert len(load_graph([path]).triples) == 6

@@ -22,10 +22,21 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kzld.errors import InputError
-from kzld.loading.formats import JSONLD, RdfFormat, accepted_extensions, format_for_path
+from kzld.loading.formats import (
+    JSONLD,
+    NTRIPLES,
+    RdfFormat,
+    accepted_extensions,
+    format_for_path,
+)
 from kzld.vocabulary import GENID
 
 _GENID_BYTES = b"/.well-known/genid/"
+# In N-Triples: a genid subject's IRI, any predicate, an object IRI with genid in it. Each
+# [^>\r\n]* stays inside one IRI, so a genid object in a line fails after a few bytes.
+_GENID_LINK = re.compile(
+    rb"/\.well-known/genid/[^>\r\n]*>[ \t]*<[^>\r\n]*>[ \t]*<[^>\r\n]*/\.well-known/genid/"
+)
 
 # Files with these extensions inside a data folder are RDF kzld does not read: refuse them
 # rather than skip them, so that nothing a user meant to publish disappears silently.
@@ -227,16 +238,17 @@ def _parse(
     """The file's triples; what the store loads for them is added to sources, if given."""
     fmt = format_for_path(path)
     raw = _read_regular(path)
-    if authored_genids is not None and _GENID_BYTES in raw:
-        authored_genids.append(path)
     if raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark is accepted and dropped
         raw = raw[3:]
     text = _decode(raw, path)
-    if not text.strip():
+    if not text or text.isspace():  # stops at the first other character; strip() copies
         raise InputError("the file is empty", path=str(path), hint="remove it or add triples")
+    blank_nodes = _may_hold_blank_nodes(raw)
+    if authored_genids is not None and _may_link_genids(raw, fmt, blank_nodes):
+        authored_genids.append(path)
     # Bytes that can hold no blank node parse to exactly these triples: the store may load
     # them now, while they are parsed here (a file refused below is never queried).
-    exact = fmt is not JSONLD and not _may_hold_blank_nodes(raw)
+    exact = fmt is not JSONLD and not blank_nodes
     if exact and sources is not None:
         sources.add(raw, fmt.oxigraph)
     # JSON-LD silently drops a relative IRI it cannot resolve, and the triple with it; a base
@@ -442,6 +454,18 @@ def _may_hold_bad_terms(raw: bytes) -> bool:
     # One byte is searched 20 times faster than two: most files hold no backslash at all.
     escaped = b"\\" in raw and (b"\\u" in raw or b"\\U" in raw)
     return escaped or b"\x00" in raw or _SUSPECT_IRI.search(raw) is not None
+
+
+def _may_link_genids(raw: bytes, fmt: RdfFormat, blank_nodes: bool) -> bool:
+    """Whether the file may hold a triple from one genid node to another, the only kind a
+    cycle of them is made of. Exact for N-Triples with no blank node and no \\u escape:
+    there a triple is one line and an IRI is spelt as its bytes, so such a link is a line
+    whose subject and object are genid IRIs (a literal naming one only costs the full check)."""
+    if _GENID_BYTES not in raw:
+        return False
+    if fmt is not NTRIPLES or blank_nodes or b"\\u" in raw or b"\\U" in raw:
+        return True
+    return _GENID_LINK.search(raw) is not None
 
 
 def _may_hold_blank_nodes(raw: bytes) -> bool:
