@@ -126,6 +126,22 @@ class Connection:
         self.reader = self.writer = None
 
 
+async def request_once(port: int, path: str, query: str, timeout: float, tally: Tally) -> None:
+    """`query` sent on a connection of its own, closed after the answer; its status and
+    latency, or an error, counted in `tally`."""
+    conn = Connection(port)
+    started = time.monotonic()
+    try:
+        status = await conn.request(
+            f"{path}?query={quote(query)}", "application/sparql-results+json", timeout
+        )
+        tally.add(status, time.monotonic() - started)
+    except (OSError, asyncio.IncompleteReadError, ValueError, TimeoutError):
+        tally.errors += 1
+    finally:
+        conn.close()
+
+
 async def load(
     port: int,
     path: str,
@@ -196,17 +212,7 @@ async def slowloris(port: int, path: str, idle: int, seconds: float, normal: int
         gap = seconds / (normal + 1)
         for _ in range(normal):
             await asyncio.sleep(gap)
-            conn = Connection(port)
-            started = time.monotonic()
-            try:
-                status = await conn.request(
-                    f"{path}?query={quote(ASK)}", "application/sparql-results+json", 10
-                )
-                tally.add(status, time.monotonic() - started)
-            except (OSError, asyncio.IncompleteReadError, ValueError, TimeoutError):
-                tally.errors += 1
-            finally:
-                conn.close()
+            await request_once(port, path, ASK, 10, tally)
 
     started = time.monotonic()
     tricklers = [asyncio.ensure_future(trickler(n)) for n in range(idle)]
@@ -227,34 +233,12 @@ async def heavy_round(port: int, path: str, seconds: float) -> tuple[Tally, Tall
 
     async def hog(query: str) -> None:
         while time.monotonic() < stop_at:
-            conn = Connection(port)
-            started = time.monotonic()
-            try:
-                status = await conn.request(
-                    f"{path}?query={quote(query)}",
-                    "application/sparql-results+json",
-                    max(0.1, stop_at - started + 5),
-                )
-                heavy.add(status, time.monotonic() - started)
-            except (OSError, asyncio.IncompleteReadError, ValueError, TimeoutError):
-                heavy.errors += 1
-            finally:
-                conn.close()
+            await request_once(port, path, query, max(0.1, stop_at - time.monotonic() + 5), heavy)
 
     async def asker() -> None:
         await asyncio.sleep(1.0)
         while time.monotonic() < stop_at:
-            conn = Connection(port)
-            started = time.monotonic()
-            try:
-                status = await conn.request(
-                    f"{path}?query={quote(ASK)}", "application/sparql-results+json", 10
-                )
-                asks.add(status, time.monotonic() - started)
-            except (OSError, asyncio.IncompleteReadError, ValueError, TimeoutError):
-                asks.errors += 1
-            finally:
-                conn.close()
+            await request_once(port, path, ASK, 10, asks)
             await asyncio.sleep(0.5)
 
     hogs = [asyncio.ensure_future(hog(q)) for q in (HEAVY, RUNAWAY)]

@@ -1,7 +1,9 @@
-"""Shared fixtures: the network block, CLI runners, the bundled graph, the shared folder."""
+"""Shared fixtures: the network block, CLI runners, the bundled graph, the shared folder, a
+server on loopback."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import socket
 import subprocess
@@ -9,6 +11,7 @@ import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
@@ -154,3 +157,45 @@ def listener():
     stop.set()
     thread.join(2)
     server.close()
+
+
+class LoopbackServer:
+    """kzld's server on a free 127.0.0.1 port, in a background thread; `stop()` ends it."""
+
+    def __init__(self, graph, publication=None, **limits):
+        # Imported here: most tests never start a server.
+        from kzld.web.server import Limits, make_server
+
+        self.httpd = make_server(
+            graph, "127.0.0.1", 0, Limits(**limits), quiet=True, publication=publication
+        )
+        self.host, self.port = self.httpd.server_address[:2]
+        self.httpd.start()
+
+    def stop(self):
+        self.httpd.shutdown()
+
+    def connection(self, timeout=30):
+        return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+
+    def request(self, method, target, body=None, headers=None):
+        """One request on a connection of its own: (status, headers, body)."""
+        conn = self.connection()
+        try:
+            conn.request(method, target, body=body, headers=headers or {})
+            response = conn.getresponse()
+            return response.status, response.headers, response.read()
+        finally:
+            conn.close()
+
+    def get(self, target, accept=None):
+        return self.request("GET", target, headers={"Accept": accept} if accept else {})
+
+    def sparql(self, query, accept=None, method="GET", extra=""):
+        """The query by GET (`extra` appended to the target) or as a POSTed form."""
+        if method == "GET":
+            return self.get("/sparql?" + urlencode({"query": query}) + extra, accept)
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        if accept:
+            headers["Accept"] = accept
+        return self.request("POST", "/sparql", urlencode({"query": query}), headers)

@@ -71,32 +71,35 @@ def test_the_header_matches_the_query(name):
     assert set(canned.lists) <= set(canned.columns)
 
 
+def read_query_text(tmp_path: Path, text: str) -> queries.CannedQuery:
+    """`text` read as a query file would be."""
+    path = tmp_path / "broken.rq"
+    path.write_text(text)
+    return queries.read_query(path)
+
+
 def test_a_header_missing_its_columns_is_refused(tmp_path):
-    broken = tmp_path / "broken.rq"
-    broken.write_text("#+ name: broken\n#+ summary: x\nSELECT ?x WHERE { ?x ?p ?o }\n")
     with pytest.raises(UsageError, match="no '#\\+ columns:' line"):
-        queries.read_query(broken)
+        read_query_text(tmp_path, "#+ name: broken\n#+ summary: x\nSELECT ?x WHERE { ?x ?p ?o }\n")
 
 
 def test_a_parameter_of_unknown_type_is_refused(tmp_path):
-    broken = tmp_path / "broken.rq"
-    broken.write_text(
-        "#+ name: b\n#+ summary: x\n#+ columns: x\n#+ param: who; type: colour\nSELECT ?x {}\n"
-    )
     with pytest.raises(UsageError, match="unknown type 'colour'"):
-        queries.read_query(broken)
+        read_query_text(
+            tmp_path,
+            "#+ name: b\n#+ summary: x\n#+ columns: x\n#+ param: who; type: colour\nSELECT ?x {}\n",
+        )
 
 
 def test_a_default_in_the_header_is_refused(tmp_path):
     # The raw file must give the rows of `kzld query NAME`: a default lives in the query.
-    broken = tmp_path / "broken.rq"
-    broken.write_text(
-        "#+ name: b\n#+ summary: x\n#+ columns: x\n"
-        "#+ param: type; type: type; default: https://w3id.org/kzld/ontology#Event\n"
-        "SELECT ?x {}\n"
-    )
     with pytest.raises(UsageError, match="has a default in its header") as caught:
-        queries.read_query(broken)
+        read_query_text(
+            tmp_path,
+            "#+ name: b\n#+ summary: x\n#+ columns: x\n"
+            "#+ param: type; type: type; default: https://w3id.org/kzld/ontology#Event\n"
+            "SELECT ?x {}\n",
+        )
     assert "COALESCE" in caught.value.hint
 
 

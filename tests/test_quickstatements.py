@@ -59,6 +59,16 @@ def check_time(value: str) -> None:
         assert month != "00" and day != "00", value
 
 
+def export(kzld, data: Path, retrieved: str | None = None):
+    """`kzld export quickstatements` over the bundled ontology and `data`, which must succeed."""
+    # `--data` replaces the bundled files, so the ontology is named beside the case.
+    given = ["--data", bundled("ontology"), "--data", data]
+    dated = ["--retrieved", retrieved] if retrieved else []
+    result = kzld("export", "quickstatements", *given, *dated)
+    assert result.exit_code == 0, result.stderr
+    return result
+
+
 def test_the_grammar_checker_rejects_bad_lines():
     with pytest.raises(AssertionError):
         parse('Q1\tP39\tQ2\tS854\t"u"\tP580\t+2022-01-19T00:00:00Z/11')  # qualifier after S
@@ -98,17 +108,7 @@ def test_prime_minister_smailov_with_his_reference(kzld, bundled_graph):
 
 
 def test_sample_lines_qualifiers_and_notes(kzld):
-    result = kzld(
-        "export",
-        "quickstatements",
-        "--data",
-        bundled("ontology"),
-        "--data",
-        SAMPLE,
-        "--retrieved",
-        "2026-11-21",
-    )
-    assert result.exit_code == 0, result.stderr
+    result = export(kzld, SAMPLE, retrieved="2026-11-21")
     lines = [parse(x) for x in result.stdout.splitlines()]
     (line,) = [q for q in lines if q["item"] == "Q56825894"]
     # The substantive tenure from 11 January is written, not the acting one before it.
@@ -152,17 +152,7 @@ tenure:a--q a kz:Tenure ; kz:holder person:a ; kz:post post:q ; kz:start "2020"^
 
 def test_what_cannot_be_expressed_is_reported(kzld, tmp_path):
     data = write_case(tmp_path, CASE)
-    result = kzld(
-        "export",
-        "quickstatements",
-        "--data",
-        bundled("ontology"),
-        "--data",
-        data,
-        "--retrieved",
-        "2026-01-02",
-    )
-    assert result.exit_code == 0, result.stderr
+    result = export(kzld, data, retrieved="2026-01-02")
     (line,) = [parse(x) for x in result.stdout.splitlines()]
     assert line["qualifiers"] == [("P580", "+2022-03-00T00:00:00Z/10")]
     assert line["reference"] == {
@@ -186,17 +176,7 @@ tenure:a--p kz:start "2022-04"^^xsd:gYearMonth .
    kz:claim [ kz:value "2022-03"^^xsd:gYearMonth ] , [ kz:value "2022-04"^^xsd:gYearMonth ] .
 """,
     )
-    result = kzld(
-        "export",
-        "quickstatements",
-        "--data",
-        bundled("ontology"),
-        "--data",
-        data,
-        "--retrieved",
-        "2026-01-02",
-    )
-    assert result.exit_code == 0, result.stderr
+    result = export(kzld, data, retrieved="2026-01-02")
     assert result.stdout == ""
     assert "tenure/a--p: sources disagree; not written" in result.stderr
 
@@ -206,8 +186,7 @@ def test_retrieved_defaults_to_the_data_date_and_is_checked(kzld, tmp_path):
         tmp_path,
         CASE + '<https://w3id.org/kzld/id/dataset/x> dcterms:modified "2030-05-06"^^xsd:date .\n',
     )
-    result = kzld("export", "quickstatements", "--data", bundled("ontology"), "--data", data)
-    assert result.exit_code == 0, result.stderr
+    result = export(kzld, data)
     assert "S813\t+2030-05-06T00:00:00Z/11" in result.stdout
     bad = kzld("export", "quickstatements", "--data", data, "--retrieved", "6 May 2030")
     assert bad.exit_code == 2
@@ -219,17 +198,7 @@ def test_an_end_cause_with_no_item_is_left_out_and_reported(kzld, tmp_path):
         tmp_path,
         CASE + 'tenure:a--p kz:end "2023"^^xsd:gYear ; kz:endCause kz:dismissed .\n',
     )
-    result = kzld(
-        "export",
-        "quickstatements",
-        "--data",
-        bundled("ontology"),
-        "--data",
-        data,
-        "--retrieved",
-        "2026-01-02",
-    )
-    assert result.exit_code == 0, result.stderr
+    result = export(kzld, data, retrieved="2026-01-02")
     (line,) = [parse(x) for x in result.stdout.splitlines()]
     assert [p for p, _ in line["qualifiers"]] == ["P580", "P582"]  # no P1534
     assert (

@@ -15,10 +15,9 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import pyoxigraph as ox
 import pytest
-from conftest import ROOT, subprocess_env
+from conftest import ROOT, LoopbackServer, subprocess_env
 
 from kzld.loading.graph import load_graph
-from kzld.web.server import Limits, make_server
 
 FIXTURE = Path(__file__).parent / "fixtures" / "web.ttl"
 ID = "https://w3id.org/kzld/id/"
@@ -36,38 +35,6 @@ SELECT ?person ?name WHERE {
 pytestmark = pytest.mark.slow
 
 
-class Server:
-    """A server on a free loopback port in a background thread, stopped afterwards."""
-
-    def __init__(self, graph, **limits):
-        self.httpd = make_server(graph, "127.0.0.1", 0, Limits(**limits), quiet=True)
-        self.host, self.port = self.httpd.server_address[:2]
-        self.httpd.start()
-
-    def stop(self):
-        self.httpd.shutdown()
-
-    def request(self, method, target, body=None, headers=None):
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
-        try:
-            conn.request(method, target, body=body, headers=headers or {})
-            response = conn.getresponse()
-            return response.status, response.headers, response.read()
-        finally:
-            conn.close()
-
-    def get(self, target, accept=None):
-        return self.request("GET", target, headers={"Accept": accept} if accept else {})
-
-    def sparql(self, query, accept=None, method="GET", extra=""):
-        if method == "GET":
-            return self.get("/sparql?" + urlencode({"query": query}) + extra, accept)
-        headers = {"Content-Type": "application/x-www-form-urlencoded"}
-        if accept:
-            headers["Accept"] = accept
-        return self.request("POST", "/sparql", urlencode({"query": query}), headers)
-
-
 @pytest.fixture(scope="module")
 def fixture_graph():
     return load_graph([FIXTURE])
@@ -75,14 +42,14 @@ def fixture_graph():
 
 @pytest.fixture(scope="module")
 def server(fixture_graph):
-    running = Server(fixture_graph, timeout=5)
+    running = LoopbackServer(fixture_graph, timeout=5)
     yield running
     running.stop()
 
 
 @pytest.fixture(scope="module")
 def bundled_server(bundled_graph):
-    running = Server(bundled_graph)
+    running = LoopbackServer(bundled_graph)
     yield running
     running.stop()
 
@@ -279,7 +246,7 @@ def test_bad_queries(server):
 
 
 def test_oversize_body_refused_unread(server):
-    conn = http.client.HTTPConnection(server.host, server.port, timeout=30)
+    conn = server.connection()
     try:
         conn.putrequest("POST", "/sparql")
         conn.putheader("Content-Type", "application/sparql-query")
@@ -294,7 +261,7 @@ def test_oversize_body_refused_unread(server):
 
 
 def test_post_without_length_refused(server):
-    conn = http.client.HTTPConnection(server.host, server.port, timeout=30)
+    conn = server.connection()
     try:
         conn.putrequest("POST", "/sparql")
         conn.putheader("Content-Type", "application/sparql-query")
@@ -311,7 +278,7 @@ def test_overlong_target_refused(server):
 
 
 def test_result_limit_cuts_and_says_so(fixture_graph):
-    small = Server(fixture_graph, max_rows=3)
+    small = LoopbackServer(fixture_graph, max_rows=3)
     try:
         status, headers, body = small.sparql("SELECT * WHERE { ?s ?p ?o }")
         assert status == 200
@@ -322,7 +289,7 @@ def test_result_limit_cuts_and_says_so(fixture_graph):
 
 
 def test_runaway_query_stopped_at_the_timeout(fixture_graph):
-    quick = Server(fixture_graph, timeout=0.1)
+    quick = LoopbackServer(fixture_graph, timeout=0.1)
     try:
         # 62 ** 4 combinations to count: seconds of work, against a tenth of a second.
         runaway = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
@@ -334,7 +301,7 @@ def test_runaway_query_stopped_at_the_timeout(fixture_graph):
 
 
 def test_requests_beyond_the_connection_limit_get_503(fixture_graph):
-    tight = Server(fixture_graph, connections=1)
+    tight = LoopbackServer(fixture_graph, connections=1)
     hog = socket.create_connection((tight.host, tight.port))
     try:
         hog.sendall(b"GET / HTTP/1.0\r\n")  # an unfinished request holds the only slot

@@ -6,7 +6,6 @@ reconciliation, and a build's files served byte for byte."""
 from __future__ import annotations
 
 import hashlib
-import http.client
 import json
 import socket
 import subprocess
@@ -18,10 +17,9 @@ from urllib.parse import quote, urlencode
 
 import pyoxigraph as ox
 import pytest
-from conftest import ROOT, subprocess_env
+from conftest import ROOT, LoopbackServer, subprocess_env
 
 from kzld.loading.graph import load_graph
-from kzld.web.server import Limits, make_server
 
 FIXTURE = Path(__file__).parent / "fixtures" / "web.ttl"
 ID = "https://w3id.org/kzld/id/"
@@ -32,42 +30,13 @@ ASK = "ASK { <https://w3id.org/kzld/id/person/murat-bektanov> ?p ?o }"
 pytestmark = pytest.mark.slow
 
 
-class Server:
-    def __init__(self, graph, publication=None, **limits):
-        self.httpd = make_server(
-            graph, "127.0.0.1", 0, Limits(**limits), quiet=True, publication=publication
-        )
-        self.host, self.port = self.httpd.server_address[:2]
-        self.httpd.start()
-
-    def stop(self):
-        self.httpd.shutdown()
-
-    def connection(self, timeout=30):
-        return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
-
-    def request(self, method, target, body=None, headers=None):
-        conn = self.connection()
-        try:
-            conn.request(method, target, body=body, headers=headers or {})
-            response = conn.getresponse()
-            return response.status, response.headers, response.read()
-        finally:
-            conn.close()
-
-    def get(self, target, accept=None):
-        return self.request("GET", target, headers={"Accept": accept} if accept else {})
-
-    def sparql(self, query, accept=None):
-        return self.get("/sparql?" + urlencode({"query": query}), accept)
-
-    def workers(self) -> set[int]:
-        """The worker processes alive now: the children of the zygote."""
-        zygote = self.httpd.site.pool.zygote
-        found = set()
-        for task in Path(f"/proc/{zygote}/task").iterdir():
-            found |= {int(p) for p in (task / "children").read_text().split()}
-        return found
+def workers(server: LoopbackServer) -> set[int]:
+    """The worker processes alive now: the children of the zygote."""
+    zygote = server.httpd.site.pool.zygote
+    found = set()
+    for task in Path(f"/proc/{zygote}/task").iterdir():
+        found |= {int(p) for p in (task / "children").read_text().split()}
+    return found
 
 
 def alive(pid: int) -> bool:
@@ -85,7 +54,7 @@ def graph():
 
 @pytest.fixture(scope="module")
 def server(graph):
-    running = Server(
+    running = LoopbackServer(
         graph, timeout=4, quick=0.5, memory=256, max_rows=5, header_timeout=1.5, body_timeout=1.5
     )
     yield running
@@ -103,7 +72,7 @@ def in_background(call, *args):
 
 
 def test_a_runaway_query_is_stopped_and_its_worker_killed(server):
-    before = server.workers()
+    before = workers(server)
     started = time.monotonic()
     status, headers, body = server.sparql(RUNAWAY)
     took = time.monotonic() - started
@@ -112,13 +81,13 @@ def test_a_runaway_query_is_stopped_and_its_worker_killed(server):
     assert headers["Retry-After"] == "1"
     assert 3.9 < took < 6
     deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and before <= server.workers():
+    while time.monotonic() < deadline and before <= workers(server):
         time.sleep(0.05)
-    gone = before - server.workers()
+    gone = before - workers(server)
     assert len(gone) == 1 and not any(alive(pid) for pid in gone)
     # A fresh worker took its place, and answers.
     assert server.sparql(ASK)[0] == 200
-    assert len(server.workers()) == 4
+    assert len(workers(server)) == 4
 
 
 def test_a_query_past_its_memory_cap_is_stopped_and_the_server_lives(server):
@@ -150,15 +119,15 @@ def test_an_ask_is_answered_at_once_while_two_runaways_run(server):
 
 
 def test_a_client_that_leaves_has_its_query_killed(server):
-    before = server.workers()
+    before = workers(server)
     raw = socket.create_connection((server.host, server.port))
     raw.sendall(f"GET /sparql?query={quote(RUNAWAY)} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
     time.sleep(0.3)
     raw.close()
     deadline = time.monotonic() + 2.5  # well before the query's own 4 s deadline
-    while time.monotonic() < deadline and before <= server.workers():
+    while time.monotonic() < deadline and before <= workers(server):
         time.sleep(0.05)
-    assert not before <= server.workers(), "the worker of an abandoned query still runs"
+    assert not before <= workers(server), "the worker of an abandoned query still runs"
 
 
 # --- answers: pyoxigraph's serializers, cut answers say so ---------------------------------------
@@ -188,7 +157,7 @@ def test_a_cut_answer_says_so_in_the_header_and_in_the_body(server):
 
 
 def test_a_large_answer_is_streamed(graph):
-    big = Server(graph, max_rows=100_000)
+    big = LoopbackServer(graph, max_rows=100_000)
     try:
         query = "SELECT ?s ?p ?o ?x WHERE { ?s ?p ?o . ?x ?y ?z . ?a ?b ?c } LIMIT 40000"
         status, headers, body = big.sparql(query, accept="text/tab-separated-values")
@@ -363,7 +332,7 @@ def test_reconcile_stops_when_the_client_leaves(graph, monkeypatch):
         return real(self, query)
 
     monkeypatch.setattr(Reconciler, "reconcile", slow)
-    running = Server(graph)
+    running = LoopbackServer(graph)
     try:
         batch = {f"q{i}": {"query": "Bektanov"} for i in range(100)}
         form = urlencode({"queries": json.dumps(batch)}).encode()
@@ -403,7 +372,7 @@ def published(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def publication_server(published):
-    running = Server(load_graph([published / "kzld.nt"]), publication=published)
+    running = LoopbackServer(load_graph([published / "kzld.nt"]), publication=published)
     yield running
     running.stop()
 
