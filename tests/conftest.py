@@ -164,9 +164,9 @@ class LoopbackServer:
 
     def __init__(self, graph, publication=None, **limits):
         # Imported here: most tests never start a server.
-        from kzld.web.server import Limits, make_server
+        from kzld.web.server import KzldServer, Limits
 
-        self.httpd = make_server(
+        self.httpd = KzldServer(
             graph, "127.0.0.1", 0, Limits(**limits), quiet=True, publication=publication
         )
         self.host, self.port = self.httpd.server_address[:2]

@@ -56,7 +56,7 @@ def serve(
     it, exit 130)."""
     import kzld
     from kzld.errors import UsageError
-    from kzld.web.server import Limits, make_server
+    from kzld.web.server import KzldServer, Limits
 
     paths = data if data or publication is None else [publication / "kzld.nt"]
     graph = kzld.load(paths, prepare_store=True)
@@ -70,7 +70,7 @@ def serve(
         cache=cache,
     )
     try:
-        server = make_server(graph, host, port, limits, quiet, publication)
+        server = KzldServer(graph, host, port, limits, quiet, publication)
     except OSError as err:
         raise UsageError(
             f"cannot listen on {host}:{port}: {err.strerror or err}",

@@ -347,7 +347,8 @@ class AnswerCache:
 
 
 class KzldServer:
-    """A bound listening socket, the site, and the uvicorn server that serves them."""
+    """A bound listening socket, the site, and the uvicorn server that serves them: bound
+    to host:port when made (port 0 picks a free one), serving once `serve()` is called."""
 
     def __init__(
         self,
@@ -461,15 +462,3 @@ class KzldServer:
         if self._scratch is not None:
             self._scratch.cleanup()
             self._scratch = None
-
-
-def make_server(
-    graph: KGraph,
-    host: str = "127.0.0.1",
-    port: int = 8000,
-    limits: Limits | None = None,
-    quiet: bool = False,
-    publication: Path | None = None,
-) -> KzldServer:
-    """A server bound to host:port (port 0 picks a free one), not yet serving."""
-    return KzldServer(graph, host, port, limits, quiet, publication)
