@@ -348,7 +348,8 @@ class AnswerCache:
 
 class KzldServer:
     """A bound listening socket, the site, and the uvicorn server that serves them: bound
-    to host:port when made (port 0 picks a free one), serving once `serve()` is called."""
+    to host:port when made (port 0 picks a free one), serving once `serve_forever()` or
+    `start()` (on a thread) is called."""
 
     def __init__(
         self,
