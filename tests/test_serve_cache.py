@@ -8,7 +8,8 @@ import json
 from urllib.parse import urlencode
 
 import pytest
-from test_serve import MINISTERS_QUERY, Server
+from conftest import LoopbackServer
+from test_serve import MINISTERS_QUERY
 
 from kzld.web.server import AnswerCache
 
@@ -127,7 +128,7 @@ def test_an_answer_over_a_sixteenth_of_the_capacity_is_not_kept():
 
 @pytest.mark.slow
 def test_the_real_server_answers_a_repeat_from_the_cache_with_the_same_headers(bundled_graph):
-    running = Server(bundled_graph, cache=8)
+    running = LoopbackServer(bundled_graph, cache=8)
     try:
         first = running.sparql(MINISTERS_QUERY, "application/sparql-results+json")
         again = running.sparql(MINISTERS_QUERY, "application/sparql-results+json")
@@ -143,7 +144,7 @@ def test_the_real_server_answers_a_repeat_from_the_cache_with_the_same_headers(b
 
 @pytest.mark.slow
 def test_cache_zero_serves_without_one(bundled_graph):
-    running = Server(bundled_graph, cache=0)
+    running = LoopbackServer(bundled_graph, cache=0)
     try:
         assert not isinstance(running.httpd.config.app, AnswerCache)
         assert running.sparql(MINISTERS_QUERY)[0] == 200
